@@ -178,7 +178,8 @@ def http(base_url):
 @pytest.fixture(scope="session")
 def es_session(base_url, speaks_elastic):
     if not speaks_elastic:
-        return None
+        yield None
+        return
     from elasticsearch import Elasticsearch
 
     client = Elasticsearch(base_url, request_timeout=120, max_retries=0)

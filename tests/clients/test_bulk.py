@@ -100,7 +100,8 @@ def test_bulk_bad_items_fail_alone(http, make_index):
 @pytest.mark.parametrize(
     "body,reason",
     [
-        ('{"index": {"_index": "x", "_id": "1"}\n{"a": 1}\n', None),  # action line is not valid JSON
+        ('{"index": {"_index": "x", "_id": ]}}\n{"a": 1}\n', None),  # action line is not valid JSON
+        ('not json\n{"a": 1}\n', None),
         ('{"frobnicate": {"_index": "x"}}\n{"a": 1}\n', "frobnicate"),  # unknown action
         ('{"index": {"_index": "x", "_id": "1", "bogus": 1}}\n{"a": 1}\n', "bogus"),  # unknown action field
         ('{"index": {"_index": "x", "_id": "1"}}\n{"a": 1}', None),  # no final newline
@@ -108,7 +109,7 @@ def test_bulk_bad_items_fail_alone(http, make_index):
         ('{"index": {"_index": "x", "_id": "1"}}\n', None),  # action without its source line
         ('\n', None),  # no requests at all
     ],
-    ids=["bad-json-action", "unknown-action", "unknown-action-field", "no-final-newline", "bad-update-body",
+    ids=["bad-json-action", "garbage-action", "unknown-action", "unknown-action-field", "no-final-newline", "bad-update-body",
          "missing-source", "empty"],
 )
 def test_bulk_malformed_request_rejected_whole(http, new_index, body, reason):

@@ -250,7 +250,11 @@ def test_cat_count_missing_index(http, index):
     harness.assert_es_error(r, 404, "index_not_found_exception")
 
 
-def test_cat_count_client(es, make_index, load):
+def test_cat_count_client(es, make_index, load, flavor):
+    """elasticsearch-py >= 9.3 sends POST /_cat/count (ES 9.3 added POST); ES 8 and OpenSearch only have GET,
+    so searchgate must take POST here for the 9.x client to work."""
+    if flavor == "opensearch":
+        pytest.skip("OpenSearch answers 405 to POST /_cat/count")
     name = make_index()
     load(name, [{"a": 1}, {"a": 2}])
     assert es.cat.count(index=name, format="json")[0]["count"] == "2"
@@ -260,12 +264,12 @@ def test_cat_count_client(es, make_index, load):
 
 
 def test_pretty(http):
-    plain = http.get("/")
-    pretty = http.get("/", params={"pretty": "true"})
+    plain = http.get("/_cluster/health")
+    pretty = http.get("/_cluster/health", params={"pretty": "true"})
     assert pretty.status_code == 200
     assert "\n  " in pretty.text, "pretty output is indented"
     assert "\n" not in plain.text.strip(), "compact output by default"
-    assert pretty.json() == plain.json()
+    assert set(pretty.json()) == set(plain.json())
     # bare ?pretty (no value) works too
     r = http.get("/_cluster/health?pretty")
     assert r.status_code == 200 and "\n  " in r.text

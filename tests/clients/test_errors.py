@@ -7,10 +7,11 @@ import pytest
 
 import harness
 
-PARSE_ERRORS = {"parse_exception", "x_content_parse_exception"}
-# What ES 8 answers for a body that is not JSON. OpenSearch 2.x also says json_parse_exception (accepted only
-# when the server under test is OpenSearch) and, for a document, mapper_parsing_exception.
-OS_PARSE_ERRORS = {"json_parse_exception", "parsing_exception", "mapper_parsing_exception"}
+PARSE_ERRORS = {"parse_exception", "x_content_parse_exception", "x_content_e_o_f_exception"}
+# What ES 8 answers for a body that is not JSON (x_content_e_o_f_exception: ES 8's name for a truncated body).
+# OpenSearch 2.x says json_parse_exception / json_e_o_f_exception (accepted only when the server under test is
+# OpenSearch) and, for a document, mapper_parsing_exception.
+OS_PARSE_ERRORS = {"json_parse_exception", "json_e_o_f_exception", "parsing_exception", "mapper_parsing_exception"}
 DOC_PARSE_ERRORS = {"document_parsing_exception", "mapper_parsing_exception"}
 
 
@@ -66,14 +67,14 @@ def test_empty_body_where_required(http, idx):
     harness.assert_es_error(r, 400, {"parse_exception", "action_request_validation_exception"})
 
 
-def test_malformed_json_with_client(es, idx):
+def test_malformed_json_with_client(es, idx, flavor):
     """The client serialises dicts, so pass a raw string body through perform_request."""
     from elasticsearch import BadRequestError
 
     with pytest.raises(BadRequestError) as ei:
         es.perform_request("POST", f"/{idx}/_search", headers={"content-type": "application/json",
                                                                "accept": "application/json"}, body="{oops")
-    harness.assert_es_error(ei.value, 400, PARSE_ERRORS)
+    harness.assert_es_error(ei.value, 400, parse_errors(flavor))
 
 
 # --------------------------------------------------------------------------- DSL errors
@@ -82,8 +83,11 @@ def test_malformed_json_with_client(es, idx):
 def test_unknown_query_type(http, idx):
     r = http.post(f"/{idx}/_search", json={"query": {"no_such_query": {"t": "x"}}})
     harness.assert_es_error(r, 400, "parsing_exception", reason_contains="no_such_query")
+    # nested: ES wraps it ("[bool] failed to parse field [must]"); the root cause names the query
     r = http.post(f"/{idx}/_search", json={"query": {"bool": {"must": [{"frobnicate": {}}]}}})
-    harness.assert_es_error(r, 400, "parsing_exception", reason_contains="frobnicate")
+    err = harness.assert_es_error(r, 400, {"parsing_exception", "x_content_parse_exception"},
+                                  reason_contains="frobnicate")
+    assert err["root_cause"][0]["type"] == "parsing_exception"
     r = http.post(f"/{idx}/_count", json={"query": {"no_such_query": {}}})
     harness.assert_es_error(r, 400, "parsing_exception", reason_contains="no_such_query")
 
@@ -121,7 +125,6 @@ def test_malformed_query_clauses(http, idx):
         {"match": {"t": "x", "k": "y"}},
         {"bool": {"must": "not a clause"}},
         {"range": {"n": "5"}},
-        {"ids": {"values": "1"}},
         {"terms": {"k": "not-an-array"}},
         {"match_all": {}, "match_none": {}},  # two queries in one object
         {},
@@ -185,9 +188,8 @@ def test_missing_index_everywhere(http, new_index):
     for method, path in [("GET", f"/{missing}"), ("GET", f"/{missing}/_search"), ("GET", f"/{missing}/_count"),
                          ("GET", f"/{missing}/_mapping"), ("GET", f"/{missing}/_doc/1"),
                          ("GET", f"/{missing}/_source/1"), ("POST", f"/{missing}/_refresh"),
-                         ("DELETE", f"/{missing}"), ("POST", f"/{missing}/_mget")]:
-        body = {"ids": ["1"]} if path.endswith("_mget") else None
-        r = http.request(method, path, json=body)
+                         ("DELETE", f"/{missing}")]:
+        r = http.request(method, path)
         harness.assert_es_error(r, 404, "index_not_found_exception", reason_contains=missing)
     assert http.head(f"/{missing}").status_code == 404
 
@@ -261,8 +263,7 @@ def test_no_500_on_odd_requests(http, idx):
                      headers={"Content-Type": "application/json"})
         assert r.status_code < 500, (method, path, r.status_code, r.text[:300])
         if r.status_code >= 400 and r.content:
-            body = r.json()
-            assert "error" in body, (method, path, body)
+            r.json()  # JSON, not a text/plain panic message
 
 
 def test_no_rust_leaks_in_errors(http, idx):
@@ -288,14 +289,15 @@ def _nested_array(depth):
     return "[" * depth + "]" * depth
 
 
-def test_deep_nesting_rejected(http, idx):
+def test_deep_nesting_rejected(http, idx, flavor):
     depth = 20_000
     r = http.put(f"/{idx}/_doc/deep", data='{"a": ' + _nested_array(depth) + "}")
     harness.assert_es_error(r, 400)
     r = http.post(f"/{idx}/_search", data='{"query": {"terms": {"k": ' + _nested_array(depth) + "}}}")
     harness.assert_es_error(r, 400)
-    r = http.post(f"/{idx}/_search", data='{"query":' + '{"bool":{"must":' * 5000 + "{}" + "}}" * 5000 + "}")
-    harness.assert_es_error(r, 400)
+    if flavor == "elasticsearch":  # OpenSearch 2.19 drops the connection here (a stack overflow); ES says 400
+        r = http.post(f"/{idx}/_search", data='{"query":' + '{"bool":{"must":' * 5000 + "{}" + "}}" * 5000 + "}")
+        harness.assert_es_error(r, 400)
     deep_obj = '{"a":' * depth + "1" + "}" * depth
     r = http.put(f"/{idx}/_doc/deep2", data=deep_obj)
     harness.assert_es_error(r, 400)

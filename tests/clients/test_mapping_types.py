@@ -213,7 +213,8 @@ def test_dynamic_mapping_rules(http, index):
         "b": True,
         "d1": "2024-01-15",
         "d2": "2024-01-15T10:30:00Z",
-        "d3": "2024/01/15 10:30:00 +0000",
+        "d3": "2024/01/15 10:30:00",
+        "d4": "2024/01/15",
         "notdate": "2024-13-45x",
         "numstr": "42",  # numeric_detection is off by default
         "arr": [1, 2, 3],
@@ -231,9 +232,12 @@ def test_dynamic_mapping_rules(http, index):
     assert props["arr"] == {"type": "long"}
     assert props["f"] == {"type": "float"}
     assert props["b"] == {"type": "boolean"}
-    assert props["d1"]["type"] == "date"
-    assert props["d2"]["type"] == "date"
-    assert props["d3"]["type"] == "date"
+    assert props["d1"] == {"type": "date"}  # strict_date_optional_time: the default format, not shown
+    assert props["d2"] == {"type": "date"}
+    # the second default dynamic_date_format shows up in the mapping
+    for f in ("d3", "d4"):
+        assert props[f]["type"] == "date"
+        assert props[f]["format"] == "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"
     assert props["o"] == {"properties": {"x": text_kw}}
     assert "nul" not in props  # null adds no mapping
 

@@ -1,6 +1,11 @@
-"""BM25 scores as Lucene computes them (Lucene >= 8, no (k1 + 1) factor in the numerator).
+"""BM25 scores as Elasticsearch 8 and OpenSearch 2 compute them.
 
-    score(q, d) = sum over query terms t of  idf(t) * tf / (tf + k1 * (1 - b + b * dl / avgdl))
+Lucene's own BM25Similarity (since Lucene 8) dropped the (k1 + 1) factor, but Elasticsearch (7.0 up to 8.x
+at least) and OpenSearch 2.x score text with `LegacyBM25Similarity`, which keeps it, so that scores did not
+change when Lucene did (ES's SimilarityProviders.createBM25Similarity). Checked on OpenSearch 2.19.6: every
+score below is exactly (k1 + 1) = 2.2 times the factor-less formula. So:
+
+    score(q, d) = sum over query terms t of  idf(t) * (k1 + 1) * tf / (tf + k1 * (1 - b + b * dl / avgdl))
     idf(t)      = ln(1 + (N - n + 0.5) / (n + 0.5))
 
 with k1 = 1.2, b = 0.75, tf the term's frequency in the field of d, dl the field length of d in tokens,
@@ -46,7 +51,7 @@ def lucene_bm25(query_terms, field_docs):
             matched = True
             n = sum(1 for t in toks.values() if term in t)
             idf = math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
-            s += idf * tf / (tf + K1 * (1 - B + B * len(tk) / avgdl))
+            s += idf * (K1 + 1) * tf / (tf + K1 * (1 - B + B * len(tk) / avgdl))
         if matched:
             scores[d] = s
     return scores
@@ -92,13 +97,13 @@ def test_hit_order_follows_scores(http, scored):
 
 def test_keyword_term_score(http, scored):
     """Keyword fields index docs only, without norms: tf = 1 and dl = avgdl = 1 (one value per doc),
-    so every match scores idf * 1 / (1 + k1)."""
+    so every match scores idf * (k1 + 1) * 1 / (1 + k1) = idf."""
     n_docs = len(DOCS)
     n = sum(1 for t in DOCS.values() if t.split()[0] == "the")
     idf = math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
     got, _ = _scores(http, scored, {"term": {"k": "the"}})
     assert set(got) == {"1", "6"}
-    assert got == pytest.approx({"1": idf / (1 + K1), "6": idf / (1 + K1)}, rel=1e-3)
+    assert got == pytest.approx({"1": idf, "6": idf}, rel=1e-3)
 
 
 def test_scores_with_elasticsearch_client(es, scored):
