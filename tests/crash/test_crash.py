@@ -71,6 +71,10 @@ def _start(data_dir, log_path):
         srv.start(timeout=120)  # replaying the log may take a while
     except harness.ServerError as e:
         pytest.fail(str(e))
+    # a server may answer GET / before its indices are open again: wait as ES clients do (a no-op when green)
+    r = requests.get(f"{srv.url}/_cluster/health", params={"wait_for_status": "green", "timeout": "60s"},
+                     timeout=90)
+    assert r.status_code in (200, 408), f"_cluster/health: {r.status_code} {r.text[:300]}"
     return srv
 
 
@@ -302,7 +306,9 @@ def test_sigterm_is_graceful(tmp_path):
     code = srv.terminate(timeout=30)
     stop.set()
     loader.join(timeout=60)
-    assert code == 0, f"exit code {code} after SIGTERM\n{srv.log_tail()}"
+    # 0, or 143 (128 + SIGTERM) from runtimes that exit with it after a clean shutdown (the JVM);
+    # -15 (killed by the signal, nothing handled it) is a failure
+    assert code in (0, 143), f"exit code {code} after SIGTERM\n{srv.log_tail()}"
     assert loader.acked > 0 and not loader.error, loader.error
     srv = _start(data, log)
     try:
