@@ -1,11 +1,14 @@
 //! Compiles the typed query AST of `searchgate-core` into tantivy queries, for one
 //! index (its field table decides what each field means).
 //!
-//! Scoring follows Lucene so that scores mean what they mean in OpenSearch:
-//! BM25-scored leaves are wrapped in [`LuceneBm25`], which divides by `k1 + 1`
-//! (tantivy's BM25 multiplies by it, Lucene's does not) and takes `docCount` and
-//! `avgdl` over the documents that have the field, as Lucene does. Filters and
-//! term-level clauses other than `term` score as constants, as in ES.
+//! Scoring follows OpenSearch and Elasticsearch so that scores and `min_score` mean
+//! the same: both score text with Lucene's `LegacyBM25Similarity`, which keeps the
+//! `(k1 + 1)` factor that tantivy's BM25 also has (checked on a real OpenSearch
+//! 2.19.6: its scores are exactly 2.2 times the factor-less formula). What differs
+//! is the statistics: BM25-scored leaves are wrapped in [`LuceneBm25`], which takes
+//! `docCount` and `avgdl` over the documents that have the field, as Lucene does,
+//! where tantivy would count all documents. Filters and term-level clauses other
+//! than `term` score as constants, as in ES.
 
 use crate::analysis;
 use crate::dates::{self, Round};
@@ -23,9 +26,6 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 type Q = Box<dyn TQuery>;
-
-/// Tantivy's BM25 has a `(k1 + 1)` factor that Lucene's lacks.
-const K1_PLUS_ONE: f32 = 2.2;
 
 pub struct CompileCtx<'a> {
     pub table: &'a FieldTable,
@@ -85,7 +85,7 @@ impl TQuery for LuceneBm25 {
 
 fn bm25(ctx: &CompileCtx, info: &FieldInfo, inner: Q, boost: f32) -> Q {
     Box::new(LuceneBm25 {
-        inner: Box::new(BoostQuery::new(inner, boost / K1_PLUS_ONE)),
+        inner: boosted(inner, boost),
         field_names: ctx.table.field_names,
         path: info.path.clone(),
     })
