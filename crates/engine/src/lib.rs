@@ -12,6 +12,7 @@
 //! - [`query`], [`collect`], [`search`]: DSL → tantivy queries, top-K collection
 //!   with sorting, and the search response.
 
+pub mod aggs;
 pub mod analysis;
 pub mod catalog;
 pub mod collect;

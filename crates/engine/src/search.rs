@@ -2,6 +2,7 @@
 //! index, collects top hits with [`crate::collect::HitCollector`], merges indices
 //! by sort key, fetches `_source` for the page, and shapes the ES response.
 
+use crate::aggs;
 use crate::collect::{compare_keys, Candidate, HitCollector, KeySource, KeySpec, SortValue};
 use crate::fields::{self, FieldTable};
 use crate::query::{compile, CompileCtx};
@@ -9,7 +10,11 @@ use crate::shard::{Shard, PRIMARY_TERM};
 use crate::source::filter_source;
 use searchgate_core::model::*;
 use searchgate_core::{Error, Result};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::{AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector};
 use std::sync::Arc;
 use std::time::Instant;
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query as TQuery};
@@ -138,20 +143,36 @@ fn search_after_values(after: &[Value], specs: &[KeySpec]) -> Result<Vec<SortVal
         .collect())
 }
 
-/// The query of one index: the request's query, with `post_filter` as a filter.
-fn index_query(body: &SearchBody, table: &FieldTable, now: i64) -> Result<Box<dyn TQuery>> {
+/// The query of one index (for aggregations) and, when there is a `post_filter`,
+/// the query for hits (the main query with the post filter as a filter).
+fn index_queries(body: &SearchBody, table: &FieldTable, now: i64) -> Result<(Box<dyn TQuery>, Option<Box<dyn TQuery>>)> {
     let ctx = CompileCtx { table, now_ms: now };
     let main: Box<dyn TQuery> = match &body.query {
         Some(q) => compile(q, &ctx)?,
         None => Box::new(AllQuery),
     };
     Ok(match &body.post_filter {
-        None => main,
-        Some(pf) => Box::new(BooleanQuery::new(vec![
-            (Occur::Must, main),
-            (Occur::Must, Box::new(ConstScoreQuery::new(compile(pf, &ctx)?, 0.0))),
-        ])),
+        None => (main, None),
+        Some(pf) => {
+            let hits: Box<dyn TQuery> = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, main.box_clone()),
+                (Occur::Must, Box::new(ConstScoreQuery::new(compile(pf, &ctx)?, 0.0))),
+            ]));
+            (main, Some(hits))
+        }
     })
+}
+
+fn agg_error(e: tantivy::TantivyError) -> Error {
+    match e {
+        tantivy::TantivyError::AggregationError(a) => Error::illegal_argument(a.to_string()),
+        tantivy::TantivyError::InvalidArgument(a) => Error::illegal_argument(a),
+        other => Error::storage("search_phase_execution_exception", other.to_string()),
+    }
+}
+
+fn agg_context() -> AggContextParams {
+    AggContextParams::new(AggregationLimitsGuard::default(), crate::analysis::tokenizer_manager())
 }
 
 struct ShardHits {
@@ -171,11 +192,6 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
             body.from + body.size
         )));
     }
-    if body.aggs.is_some() {
-        return Err(Error::illegal_argument(
-            "aggregations are not supported by the embedded engine yet",
-        ));
-    }
     let now = now_ms();
     let k = body.from + body.size;
     let explicit_sort = !body.sort.is_empty();
@@ -183,6 +199,7 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
     let mut total = 0u64;
     let mut max_score: Option<f32> = None;
     let mut specs_first: Option<Vec<KeySpec>> = None;
+    let mut agg_acc: Option<(IntermediateAggregationResults, Aggregations, aggs::DatePaths)> = None;
     for (i, shard) in shards.iter().enumerate() {
         let view = shard.view();
         let specs = key_specs(&body.sort, &view.table)?;
@@ -191,12 +208,31 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
             Some(a) => Some(search_after_values(a, &specs)?),
             None => None,
         };
-        let query = index_query(body, &view.table, now)?;
+        let (main_query, hits_query) = index_queries(body, &view.table, now)?;
         let searcher = view.reader.searcher();
         let collector = HitCollector { specs: specs.clone(), k, min_score: body.min_score, scoring, search_after };
-        let fruit = searcher
-            .search(&query, &collector)
-            .map_err(|e| Error::storage("search_phase_execution_exception", e.to_string()))?;
+        let search_err = |e: tantivy::TantivyError| Error::storage("search_phase_execution_exception", e.to_string());
+        let fruit = match &body.aggs {
+            None => searcher.search(hits_query.as_ref().unwrap_or(&main_query), &collector).map_err(search_err)?,
+            Some(aggs_json) => {
+                let (translated, date_paths) = aggs::translate(aggs_json, &view.table)?;
+                let agg_req: Aggregations = serde_json::from_value(translated)
+                    .map_err(|e| Error::parsing(format!("failed to parse aggregations: {e}")))?;
+                let agg_collector = DistributedAggregationCollector::from_aggs(agg_req.clone(), agg_context());
+                let (fruit, agg_fruit) = match &hits_query {
+                    None => searcher.search(&main_query, &(collector, agg_collector)).map_err(agg_error)?,
+                    Some(hq) => (
+                        searcher.search(hq, &collector).map_err(search_err)?,
+                        searcher.search(&main_query, &agg_collector).map_err(agg_error)?,
+                    ),
+                };
+                match &mut agg_acc {
+                    None => agg_acc = Some((agg_fruit, agg_req, date_paths)),
+                    Some((acc, _, _)) => acc.merge_fruits(agg_fruit).map_err(agg_error)?,
+                }
+                fruit
+            }
+        };
         total += fruit.count;
         if scoring {
             max_score = match (max_score, fruit.max_score) {
@@ -247,12 +283,21 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
     } else {
         None
     };
+    let aggregations = match agg_acc {
+        None => None,
+        Some((acc, req, date_paths)) => {
+            let result = acc.into_final_result(req, AggregationLimitsGuard::default()).map_err(agg_error)?;
+            let mut v = serde_json::to_value(result).map_err(|e| Error::internal(e.to_string()))?;
+            aggs::fix_dates(&mut v, &date_paths);
+            Some(RawValue::from_string(v.to_string()).map_err(|e| Error::internal(e.to_string()))?)
+        }
+    };
     Ok(SearchResponse {
         took: start.elapsed().as_millis() as u64,
         timed_out: false,
         _shards: Shards::ok_search(shards.len() as u32),
         hits: Hits { total: total_hits, max_score, hits },
-        aggregations: None,
+        aggregations,
     })
 }
 

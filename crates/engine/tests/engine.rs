@@ -195,3 +195,41 @@ async fn bulk_items_and_updates() {
     let u = parse_update_body("k", "4", b"{\"doc\":{\"z\":1}}", IfMatch::default(), Refresh::False).unwrap();
     assert_eq!(e.update(u).await.unwrap_err().status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aggregations() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path()).await;
+    let mapping = Mapping::parse(&json!({"properties": {
+        "carrier": {"type": "keyword"}, "delay": {"type": "integer"}, "ts": {"type": "date"}, "name": {"type": "text"}
+    }}))
+    .unwrap();
+    e.create_index(CreateIndexRequest { index: "f".into(), settings: Default::default(), mappings: mapping, aliases: None })
+        .await
+        .unwrap();
+    let rows = [("UA", 10, "2013-01-01T10:00:00Z"), ("UA", 20, "2013-01-01T11:00:00Z"), ("AA", 5, "2013-01-02T10:00:00Z")];
+    for (i, (c, d, t)) in rows.iter().enumerate() {
+        e.index(doc("f", &i.to_string(), json!({"carrier": c, "delay": d, "ts": t}))).await.unwrap();
+    }
+    e.refresh(&IndexTarget::new("f")).await.unwrap();
+    let s = search(&e, "f", json!({"size": 0, "query": {"range": {"delay": {"gte": 6}}}, "aggs": {
+        "by_carrier": {"terms": {"field": "carrier"}, "aggs": {"avg_delay": {"avg": {"field": "delay"}}}},
+        "delay_stats": {"stats": {"field": "delay"}},
+        "per_day": {"date_histogram": {"field": "ts", "calendar_interval": "day"}}
+    }}))
+    .await;
+    let a = &s["aggregations"];
+    assert_eq!(a["by_carrier"]["buckets"][0]["key"], "UA");
+    assert_eq!(a["by_carrier"]["buckets"][0]["doc_count"], 2);
+    assert_eq!(a["by_carrier"]["buckets"][0]["avg_delay"]["value"], 15.0);
+    assert_eq!(a["delay_stats"]["count"], 2);
+    assert_eq!(a["delay_stats"]["max"], 20.0);
+    assert_eq!(a["per_day"]["buckets"][0]["key"], 1356998400000i64);
+    assert_eq!(a["per_day"]["buckets"][0]["key_as_string"], "2013-01-01T00:00:00.000Z");
+    assert_eq!(a["per_day"]["buckets"][0]["doc_count"], 2);
+    let err = e
+        .search(SearchRequest { target: IndexTarget::new("f"), body: SearchBody::parse(&json!({"aggs": {"x": {"terms": {"field": "name"}}}})).unwrap(), total_hits_as_int: false })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 400);
+}
