@@ -1,0 +1,489 @@
+//! Configuration: defaults ← TOML file (`--config`) ← `SEARCHGATE_*` environment
+//! (nested keys with `__`, e.g. `SEARCHGATE_HTTP__MAX_CONTENT_LENGTH=10mb`) ← CLI
+//! flags. The merged [`RawConfig`] is checked once by [`RawConfig::validate`] into a
+//! [`Config`] whose every bound is explicit.
+//!
+//! ```toml
+//! data_dir = "./data"
+//! listen = "127.0.0.1:9200"
+//! cluster_name = "searchgate"
+//! # node_name = "node-1"          # default: the host name
+//! log_level = "info"              # or an EnvFilter directive; RUST_LOG wins
+//!
+//! [http]
+//! max_content_length = "100mb"    # like ES's http.max_content_length
+//! max_nesting_depth = 100         # deepest JSON nesting in a request body
+//! max_bulk_actions = 100000       # most actions in one _bulk request
+//! shutdown_timeout = "30s"        # drain time for in-flight requests on SIGTERM
+//!
+//! [engine]
+//! writer_memory = "64mb"          # per index writer
+//! writer_threads = 1
+//! auto_create_index = true        # action.auto_create_index
+//! default_sync_interval = "5s"    # for indices with translog.durability=async
+//! ```
+
+use crate::state::Limits;
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use searchgate_core::units::{format_bytes, parse_bytes, parse_time};
+use serde::{Deserialize, Serialize};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Top-level keys the environment may set; other `SEARCHGATE_*` variables (used by
+/// scripts and tests) are not configuration and are left alone.
+const ENV_KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "cluster_name",
+    "node_name",
+    "log_level",
+    "http",
+    "engine",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: `{key}` = {value:?}: {why}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+fn invalid(key: &'static str, value: impl ToString, why: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.to_string(),
+        why: why.to_string(),
+    }
+}
+
+/// A byte size or duration as a TOML/env value: a string with a unit, or a number
+/// (bytes; for durations, milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Unit {
+    Num(u64),
+    Str(String),
+}
+
+impl Unit {
+    fn s(v: &str) -> Unit {
+        Unit::Str(v.to_string())
+    }
+
+    fn bytes(&self, key: &'static str) -> Result<u64, ConfigError> {
+        match self {
+            Unit::Num(n) => Ok(*n),
+            Unit::Str(s) => parse_bytes(key, s)
+                .map_err(|_| invalid(key, s, "not a byte size (e.g. 100mb, 512kb, 1048576)")),
+        }
+    }
+
+    fn duration(&self, key: &'static str) -> Result<Duration, ConfigError> {
+        match self {
+            Unit::Num(n) => Ok(Duration::from_millis(*n)),
+            Unit::Str(s) => match parse_time(key, s) {
+                Ok(Some(d)) => Ok(d),
+                Ok(None) => Err(invalid(key, s, "must be positive")),
+                Err(_) => Err(invalid(key, s, "not a time value (e.g. 30s, 500ms)")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unit::Num(n) => write!(f, "{n}"),
+            Unit::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHttp {
+    pub max_content_length: Unit,
+    pub max_nesting_depth: usize,
+    pub max_bulk_actions: usize,
+    pub shutdown_timeout: Unit,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp {
+            max_content_length: Unit::s("100mb"),
+            max_nesting_depth: 100,
+            max_bulk_actions: 100_000,
+            shutdown_timeout: Unit::s("30s"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEngine {
+    pub writer_memory: Unit,
+    pub writer_threads: usize,
+    pub auto_create_index: bool,
+    pub default_sync_interval: Unit,
+}
+
+impl Default for RawEngine {
+    fn default() -> Self {
+        RawEngine {
+            writer_memory: Unit::s("64mb"),
+            writer_threads: 1,
+            auto_create_index: true,
+            default_sync_interval: Unit::s("5s"),
+        }
+    }
+}
+
+/// The configuration as layered, before validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub cluster_name: String,
+    pub node_name: Option<String>,
+    pub log_level: String,
+    pub http: RawHttp,
+    pub engine: RawEngine,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            data_dir: PathBuf::from("./data"),
+            listen: "127.0.0.1:9200".into(),
+            cluster_name: "searchgate".into(),
+            node_name: None,
+            log_level: "info".into(),
+            http: RawHttp::default(),
+            engine: RawEngine::default(),
+        }
+    }
+}
+
+/// The settings CLI flags can override: only those given are set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    #[serde(skip_serializing_if = "HttpOverrides::is_empty")]
+    pub http: HttpOverrides,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_content_length: Option<String>,
+}
+
+impl HttpOverrides {
+    fn is_empty(&self) -> bool {
+        self.max_content_length.is_none()
+    }
+}
+
+/// Settings of the embedded engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSettings {
+    pub writer_memory: usize,
+    pub writer_threads: usize,
+    pub auto_create_index: bool,
+    pub default_sync_interval: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub cluster_name: String,
+    pub node_name: String,
+    pub log_level: String,
+    pub limits: Limits,
+    pub shutdown_timeout: Duration,
+    pub engine: EngineSettings,
+}
+
+impl RawConfig {
+    /// Layers the sources: defaults, then `file`, then `env` (name → value pairs,
+    /// normally `std::env::vars()`), then the CLI `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> Result<RawConfig, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(invalid("--config", path.display(), "no such file"));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        // The environment is passed in (not read here) so that tests need no
+        // `set_var`; keys nest with `__` as figment's `Env::split("__")` does.
+        let mut env_fig = Figment::new();
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("SEARCHGATE_") else {
+                continue;
+            };
+            let key = rest.to_ascii_lowercase();
+            let top = key.split("__").next().unwrap_or_default();
+            if !ENV_KEYS.contains(&top) {
+                continue;
+            }
+            let dotted = key.replace("__", ".");
+            // Values read as figment's Env reads them: numbers, booleans, else strings.
+            let Ok(value) = v.parse::<figment::value::Value>();
+            env_fig = env_fig.merge(Serialized::default(&dotted, value));
+        }
+        fig = fig.merge(env_fig).merge(Serialized::defaults(overrides));
+        fig.extract().map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "", "must not be empty"));
+        }
+        let listen = match self.listen.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => self
+                .listen
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(|| {
+                    invalid(
+                        "listen",
+                        &self.listen,
+                        "not an address (e.g. 127.0.0.1:9200)",
+                    )
+                })?,
+        };
+        if self.cluster_name.trim().is_empty() {
+            return Err(invalid(
+                "cluster_name",
+                &self.cluster_name,
+                "must not be empty",
+            ));
+        }
+        let node_name = match self.node_name {
+            Some(n) if n.trim().is_empty() => {
+                return Err(invalid("node_name", n, "must not be empty"))
+            }
+            Some(n) => n,
+            None => default_node_name(),
+        };
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| invalid("log_level", &self.log_level, e))?;
+
+        let h = &self.http;
+        let max_content_length = h.max_content_length.bytes("http.max_content_length")?;
+        if max_content_length == 0 || max_content_length > i32::MAX as u64 {
+            return Err(invalid(
+                "http.max_content_length",
+                &h.max_content_length,
+                "must be between 1 byte and 2gb",
+            ));
+        }
+        if !(1..=10_000).contains(&h.max_nesting_depth) {
+            return Err(invalid(
+                "http.max_nesting_depth",
+                h.max_nesting_depth,
+                "must be between 1 and 10000",
+            ));
+        }
+        if h.max_bulk_actions == 0 {
+            return Err(invalid(
+                "http.max_bulk_actions",
+                h.max_bulk_actions,
+                "must be at least 1",
+            ));
+        }
+        let shutdown_timeout = h.shutdown_timeout.duration("http.shutdown_timeout")?;
+
+        let e = &self.engine;
+        if !(1..=64).contains(&e.writer_threads) {
+            return Err(invalid(
+                "engine.writer_threads",
+                e.writer_threads,
+                "must be between 1 and 64",
+            ));
+        }
+        let writer_memory = e.writer_memory.bytes("engine.writer_memory")?;
+        // tantivy wants at least 15 MB per writer thread.
+        let min_memory = e.writer_threads as u64 * (15 << 20);
+        if !(min_memory..=(4 << 30)).contains(&writer_memory) {
+            return Err(invalid(
+                "engine.writer_memory",
+                &e.writer_memory,
+                format!(
+                    "must be between {} (15mb per writer thread) and 4gb",
+                    format_bytes(min_memory)
+                ),
+            ));
+        }
+        let default_sync_interval = e
+            .default_sync_interval
+            .duration("engine.default_sync_interval")?;
+
+        Ok(Config {
+            data_dir: self.data_dir,
+            listen,
+            cluster_name: self.cluster_name,
+            node_name,
+            log_level: self.log_level,
+            limits: Limits {
+                max_content_length,
+                max_nesting_depth: h.max_nesting_depth,
+                max_bulk_actions: h.max_bulk_actions,
+            },
+            shutdown_timeout,
+            engine: EngineSettings {
+                writer_memory: writer_memory as usize,
+                writer_threads: e.writer_threads,
+                auto_create_index: e.auto_create_index,
+                default_sync_interval,
+            },
+        })
+    }
+}
+
+/// ES names a node after its host by default.
+fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "searchgate-1".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_validate() {
+        let c = RawConfig::load(None, &[], &Overrides::default())
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9200".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.limits.max_content_length, 100 << 20);
+        assert_eq!(c.limits.max_nesting_depth, 100);
+    }
+
+    #[test]
+    fn layers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sg.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9300\"\ncluster_name = \"from-file\"\n[http]\nmax_content_length = \"1mb\"\nmax_nesting_depth = 50\n",
+        )
+        .unwrap();
+        let env = env(&[
+            ("SEARCHGATE_CLUSTER_NAME", "from-env"),
+            ("SEARCHGATE_HTTP__MAX_NESTING_DEPTH", "20"),
+            ("SEARCHGATE_BIN", "/not/config"),
+            ("SEARCHGATE_URL", "http://x"),
+        ]);
+        let cli = Overrides {
+            listen: Some("127.0.0.1:9400".into()),
+            ..Default::default()
+        };
+        let c = RawConfig::load(Some(&file), &env, &cli)
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(c.listen.port(), 9400);
+        assert_eq!(c.cluster_name, "from-env");
+        assert_eq!(c.limits.max_content_length, 1 << 20);
+        assert_eq!(c.limits.max_nesting_depth, 20);
+    }
+
+    #[test]
+    fn env_numbers_and_strings() {
+        let env = env(&[
+            ("SEARCHGATE_HTTP__MAX_CONTENT_LENGTH", "2048"),
+            ("SEARCHGATE_DATA_DIR", "/tmp/x"),
+        ]);
+        let c = RawConfig::load(None, &env, &Overrides::default())
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(c.limits.max_content_length, 2048);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sg.toml");
+        std::fs::write(&file, "[http]\nmax_content_lenght = \"1mb\"\n").unwrap();
+        let e = RawConfig::load(Some(&file), &[], &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_content_lenght"), "{e}");
+
+        let cli = Overrides {
+            http: HttpOverrides {
+                max_content_length: Some("lots".into()),
+            },
+            ..Default::default()
+        };
+        let e = RawConfig::load(None, &[], &cli)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("http.max_content_length") && e.contains("lots"),
+            "{e}"
+        );
+
+        let cli = Overrides {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        };
+        let e = RawConfig::load(None, &[], &cli)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listen"), "{e}");
+
+        let e = RawConfig::load(Some(Path::new("/no/such.toml")), &[], &Overrides::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("no such file"));
+    }
+}

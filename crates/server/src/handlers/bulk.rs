@@ -1,0 +1,63 @@
+//! `_bulk`: NDJSON in, per-item results out (always 200 unless the request as a
+//! whole is malformed).
+
+use super::{EsPath, IndexOnly};
+use crate::body::Body;
+use crate::error::ApiResult;
+use crate::params::Params;
+use crate::response;
+use crate::state::AppState;
+use axum::extract::State;
+use searchgate_core::model::parse_bulk;
+use searchgate_core::Error;
+
+const BULK: &[&str] = &[
+    "refresh",
+    "routing",
+    "timeout",
+    "wait_for_active_shards",
+    "pipeline",
+    "require_alias",
+    "require_data_stream",
+    "list_executed_pipelines",
+    "include_source_on_error",
+    "_source",
+    "_source_includes",
+    "_source_excludes",
+    "type",
+];
+
+/// `POST|PUT /_bulk`.
+pub async fn bulk_all(State(st): State<AppState>, p: Params, body: Body) -> ApiResult {
+    bulk(st, p, body, None).await
+}
+
+/// `POST|PUT /{index}/_bulk`.
+pub async fn bulk_index(
+    State(st): State<AppState>,
+    EsPath(path): EsPath<IndexOnly>,
+    p: Params,
+    body: Body,
+) -> ApiResult {
+    bulk(st, p, body, Some(path.index)).await
+}
+
+async fn bulk(st: AppState, p: Params, body: Body, index: Option<String>) -> ApiResult {
+    p.allow(&[BULK])?;
+    let refresh = p.refresh()?;
+    if body.is_empty() {
+        return Err(Error::bad_request("parse_exception", "request body is required").into());
+    }
+    body.check_depth(&st)?;
+    let req = parse_bulk(&body.0, index.as_deref(), refresh)?;
+    let max = st.limits.max_bulk_actions;
+    if req.items.len() > max {
+        return Err(Error::illegal_argument(format!(
+            "bulk request has [{}] actions, more than the limit of [{max}] (http.max_bulk_actions)",
+            req.items.len()
+        ))
+        .into());
+    }
+    let resp = st.backend.bulk(req).await?;
+    Ok(response::ok(&resp))
+}

@@ -1,0 +1,37 @@
+//! searchgate-server: the HTTP edge of searchgate and the `searchgate` binary's pieces.
+//!
+//! A request goes `edge` (content negotiation, product header, `pretty`/`filter_path`)
+//! → `routes` (one table of every endpoint) → a handler in `handlers/` (extract →
+//! typed request from `searchgate_core::model` → [`Backend`] → ES JSON). The HTTP
+//! layer holds no search logic: everything past the handler is a typed call.
+//!
+//! - [`cli`] and [`config`]: `searchgate serve` and its layered configuration.
+//! - [`serve`]: builds the backend, binds, serves, and shuts down gracefully.
+//! - [`routes`]: the endpoint table and [`routes::app`], the whole `Router`.
+
+#![forbid(unsafe_code)]
+// `searchgate_core::Error` is ~150 bytes; errors are the cold path and boxing them
+// here would only move the allocation. (The same lint fires in core.)
+#![allow(clippy::result_large_err)]
+
+pub mod body;
+pub mod cli;
+pub mod config;
+pub mod edge;
+pub mod error;
+pub mod filter_path;
+pub mod handlers;
+pub mod params;
+pub mod response;
+pub mod routes;
+pub mod serve;
+pub mod shutdown;
+pub mod state;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use searchgate_core::Backend;
+pub use state::AppState;

@@ -1,0 +1,126 @@
+//! Every endpoint searchgate serves, registered in one place, and the whole
+//! `Router` with its layers ([`app`]).
+//!
+//! `HEAD` is answered by the `GET` handler (axum drops the body). An unknown path is
+//! ES's 400 `no handler found`; a known path with another method is a 405 with
+//! `Allow` (rewritten to ES's body by the edge).
+
+use crate::edge;
+use crate::error::{panic_response, ApiError};
+use crate::handlers::{bulk, cat, cluster, docs, indices, search};
+use crate::state::AppState;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The endpoint table.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        // cluster
+        .route("/", get(cluster::root))
+        .route("/_searchgate/health", get(cluster::liveness))
+        .route("/_cluster/health", get(cluster::health_all))
+        .route("/_cluster/health/{index}", get(cluster::health_index))
+        // _cat
+        .route("/_cat", get(cat::cat_root))
+        .route("/_cat/indices", get(cat::indices_all))
+        .route("/_cat/indices/{index}", get(cat::indices_index))
+        .route("/_cat/health", get(cat::health))
+        .route("/_cat/count", get(cat::count_all).post(cat::count_all))
+        .route(
+            "/_cat/count/{index}",
+            get(cat::count_index).post(cat::count_index),
+        )
+        // indices
+        .route(
+            "/{index}",
+            put(indices::create)
+                .delete(indices::delete)
+                .get(indices::get),
+        )
+        .route("/_mapping", get(indices::get_mapping_all))
+        .route(
+            "/{index}/_mapping",
+            get(indices::get_mapping)
+                .put(indices::put_mapping)
+                .post(indices::put_mapping),
+        )
+        .route("/_settings", get(indices::get_settings_all))
+        .route(
+            "/{index}/_settings",
+            get(indices::get_settings).put(indices::put_settings),
+        )
+        .route(
+            "/_refresh",
+            post(indices::refresh_all).get(indices::refresh_all),
+        )
+        .route(
+            "/{index}/_refresh",
+            post(indices::refresh).get(indices::refresh),
+        )
+        .route("/_flush", post(indices::flush_all).get(indices::flush_all))
+        .route("/{index}/_flush", post(indices::flush).get(indices::flush))
+        // documents
+        .route("/{index}/_doc", post(docs::index_auto_id))
+        .route(
+            "/{index}/_doc/{id}",
+            put(docs::index_with_id)
+                .post(docs::index_with_id)
+                .get(docs::get)
+                .delete(docs::delete),
+        )
+        .route(
+            "/{index}/_create/{id}",
+            put(docs::create).post(docs::create),
+        )
+        .route("/{index}/_source/{id}", get(docs::source))
+        .route("/{index}/_update/{id}", post(docs::update))
+        .route("/_mget", get(docs::mget_all).post(docs::mget_all))
+        .route(
+            "/{index}/_mget",
+            get(docs::mget_index).post(docs::mget_index),
+        )
+        // bulk
+        .route("/_bulk", post(bulk::bulk_all).put(bulk::bulk_all))
+        .route(
+            "/{index}/_bulk",
+            post(bulk::bulk_index).put(bulk::bulk_index),
+        )
+        // search
+        .route("/_search", get(search::search_all).post(search::search_all))
+        .route(
+            "/{index}/_search",
+            get(search::search_index).post(search::search_index),
+        )
+        .route("/_count", get(search::count_all).post(search::count_all))
+        .route(
+            "/{index}/_count",
+            get(search::count_index).post(search::count_index),
+        )
+        .fallback(no_handler)
+}
+
+/// ES's answer to a path it has no handler for.
+async fn no_handler(req: Request) -> Response {
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    ApiError::no_handler(uri, req.method().as_str()).into_response()
+}
+
+/// The application: routes, panic catching, and the edge middleware outermost so
+/// that every response (panics, fallbacks, 405s included) gets the product header
+/// and the negotiated content type.
+///
+/// The routes sit inside as one service: `Router::layer` would run a layer *inside*
+/// each method router, before axum adds the `Allow` header to a 405.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(routes().with_state(state))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(edge::edge))
+}
