@@ -20,7 +20,6 @@
 //! writer_memory = "64mb"          # per index writer
 //! writer_threads = 1
 //! auto_create_index = true        # action.auto_create_index
-//! default_sync_interval = "5s"    # for indices with translog.durability=async
 //! ```
 
 use crate::state::Limits;
@@ -133,7 +132,6 @@ pub struct RawEngine {
     pub writer_memory: Unit,
     pub writer_threads: usize,
     pub auto_create_index: bool,
-    pub default_sync_interval: Unit,
 }
 
 impl Default for RawEngine {
@@ -142,7 +140,6 @@ impl Default for RawEngine {
             writer_memory: Unit::s("64mb"),
             writer_threads: 1,
             auto_create_index: true,
-            default_sync_interval: Unit::s("5s"),
         }
     }
 }
@@ -209,7 +206,6 @@ pub struct EngineSettings {
     pub writer_memory: usize,
     pub writer_threads: usize,
     pub auto_create_index: bool,
-    pub default_sync_interval: Duration,
 }
 
 /// The validated configuration.
@@ -343,9 +339,6 @@ impl RawConfig {
                 ),
             ));
         }
-        let default_sync_interval = e
-            .default_sync_interval
-            .duration("engine.default_sync_interval")?;
 
         Ok(Config {
             data_dir: self.data_dir,
@@ -363,7 +356,6 @@ impl RawConfig {
                 writer_memory: writer_memory as usize,
                 writer_threads: e.writer_threads,
                 auto_create_index: e.auto_create_index,
-                default_sync_interval,
             },
         })
     }

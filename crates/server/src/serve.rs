@@ -39,7 +39,6 @@ pub async fn build_backend(cfg: &Config) -> Result<Arc<dyn Backend>, ServeError>
     ec.writer_memory = cfg.engine.writer_memory;
     ec.writer_threads = cfg.engine.writer_threads;
     ec.auto_create_index = cfg.engine.auto_create_index;
-    ec.default_sync_interval = cfg.engine.default_sync_interval;
     let engine = Engine::open(ec).await.map_err(|source| ServeError::Open {
         dir: cfg.data_dir.display().to_string(),
         source,

@@ -796,6 +796,14 @@ async fn bulk_items() {
     t.call("POST", "/_bulk", &[], Body::empty())
         .await
         .es_error(400, "parse_exception");
+    let r = t
+        .call("POST", "/_bulk", &[], "{\"index\":{\"_index\":\"b\"}}\n{}")
+        .await;
+    r.es_error(400, "illegal_argument_exception");
+    assert_eq!(
+        r.json()["error"]["reason"],
+        "The bulk request must be terminated by a newline [\\n]"
+    );
     t.call(
         "POST",
         "/_bulk?refresh=sometimes",

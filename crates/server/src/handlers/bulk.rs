@@ -48,6 +48,12 @@ async fn bulk(st: AppState, p: Params, body: Body, index: Option<String>) -> Api
     if body.is_empty() {
         return Err(Error::bad_request("parse_exception", "request body is required").into());
     }
+    if !body.0.ends_with(b"\n") {
+        return Err(Error::illegal_argument(
+            "The bulk request must be terminated by a newline [\\n]",
+        )
+        .into());
+    }
     body.check_depth(&st)?;
     let req = parse_bulk(&body.0, index.as_deref(), refresh)?;
     let max = st.limits.max_bulk_actions;
