@@ -66,7 +66,7 @@ impl FromRequest<AppState> for Body {
         if declared.is_some_and(|l| l > 0) {
             check_content_type(content_type.as_ref())?;
         }
-        let params = Params::parse(req.uri().path(), req.uri().query())?;
+        let uri = req.uri().clone();
         let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
         let bytes = Limited::new(req.into_body(), limit_usize)
             .collect()
@@ -85,7 +85,8 @@ impl FromRequest<AppState> for Body {
         if !bytes.is_empty() && declared.is_none() {
             check_content_type(content_type.as_ref())?;
         }
-        if bytes.is_empty() {
+        if bytes.is_empty() && uri.query().is_some_and(|q| q.contains("source=")) {
+            let params = Params::parse(uri.path(), uri.query())?;
             if let Some(src) = params.get("source") {
                 if src.len() as u64 > limit {
                     return Err(Error::too_large(src.len() as u64, limit).into());

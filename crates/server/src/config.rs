@@ -9,6 +9,7 @@
 //! cluster_name = "searchgate"
 //! # node_name = "node-1"          # default: the host name
 //! log_level = "info"              # or an EnvFilter directive; RUST_LOG wins
+//! destructive_requires_name = true  # refuse DELETE /* and DELETE /_all (ES 8 default)
 //!
 //! [http]
 //! max_content_length = "100mb"    # like ES's http.max_content_length
@@ -34,6 +35,7 @@ use std::time::Duration;
 /// Top-level keys the environment may set; other `SEARCHGATE_*` variables (used by
 /// scripts and tests) are not configuration and are left alone.
 const ENV_KEYS: &[&str] = &[
+    "destructive_requires_name",
     "data_dir",
     "listen",
     "cluster_name",
@@ -153,6 +155,8 @@ pub struct RawConfig {
     pub cluster_name: String,
     pub node_name: Option<String>,
     pub log_level: String,
+    /// `action.destructive_requires_name`: refuse `DELETE /*` and `DELETE /_all`.
+    pub destructive_requires_name: bool,
     pub http: RawHttp,
     pub engine: RawEngine,
 }
@@ -165,6 +169,7 @@ impl Default for RawConfig {
             cluster_name: "searchgate".into(),
             node_name: None,
             log_level: "info".into(),
+            destructive_requires_name: true,
             http: RawHttp::default(),
             engine: RawEngine::default(),
         }
@@ -350,6 +355,7 @@ impl RawConfig {
                 max_content_length,
                 max_nesting_depth: h.max_nesting_depth,
                 max_bulk_actions: h.max_bulk_actions,
+                destructive_requires_name: self.destructive_requires_name,
             },
             shutdown_timeout,
             engine: EngineSettings {
@@ -435,6 +441,17 @@ mod tests {
             .unwrap();
         assert_eq!(c.limits.max_content_length, 2048);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn example_file_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("searchgate.example.toml");
+        let from_file = RawConfig::load(Some(&path), &[], &Overrides::default())
+            .unwrap()
+            .validate()
+            .unwrap();
+        let defaults = RawConfig::default().validate().unwrap();
+        assert_eq!(from_file, defaults);
     }
 
     #[test]

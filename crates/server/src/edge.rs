@@ -5,7 +5,8 @@
 //!   `x-ndjson` variant for bulk). A JSON answer carries the vendor type back when the
 //!   client asked for it (`Accept` first, else `Content-Type`), else
 //!   `application/json`.
-//! - `X-Elastic-Product: Elasticsearch` on every response, errors and HEAD included.
+//! - `X-Elastic-Product: Elasticsearch` on every response, errors and HEAD included;
+//!   `X-Opaque-Id` echoed back.
 //! - `pretty` and `filter_path` on JSON responses (`filter_path` not on error
 //!   bodies, as in ES).
 //! - A 405 from the router becomes ES's `Incorrect HTTP method ...` body.
@@ -22,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use searchgate_core::Error;
 
 pub const PRODUCT_HEADER: HeaderName = HeaderName::from_static("x-elastic-product");
+/// Echoed back as ES does, so that clients can match responses to requests.
+pub const OPAQUE_ID: HeaderName = HeaderName::from_static("x-opaque-id");
 
 /// The kind of a media type as ES sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,15 +145,22 @@ fn path_and_query(req: &Request) -> String {
 }
 
 /// The middleware itself (installed with `axum::middleware::from_fn`).
-pub async fn edge(req: Request, next: Next) -> Response {
+pub async fn edge(mut req: Request, next: Next) -> Response {
+    let started = tokio::time::Instant::now();
     let method = req.method().clone();
     let uri = path_and_query(&req);
+    let opaque_id = req.headers().get(OPAQUE_ID).cloned();
     let negotiated = Negotiated::from_headers(req.headers());
-    // A bad query string is answered by the handler's `Params` extractor; here it
-    // only means no `pretty`/`filter_path`.
-    let rendering = Params::parse(req.uri().path(), req.uri().query())
-        .map(|p| Rendering::from_params(&p))
-        .unwrap_or_default();
+    // Parsed once here and handed to the handler's `Params` extractor. A bad query
+    // string is answered by that extractor; here it only means no `pretty`/`filter_path`.
+    let rendering = match Params::parse(req.uri().path(), req.uri().query()) {
+        Ok(p) => {
+            let r = Rendering::from_params(&p);
+            req.extensions_mut().insert(p);
+            r
+        }
+        Err(_) => Rendering::default(),
+    };
     let (negotiated, mut resp) = match negotiated {
         Ok(n) => (n, next.run(req).await),
         Err(e) => (Negotiated::default(), ApiError::from(e).into_response()),
@@ -173,8 +183,18 @@ pub async fn edge(req: Request, next: Next) -> Response {
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, negotiated.json_content_type());
     }
-    resp.headers_mut()
-        .insert(PRODUCT_HEADER, HeaderValue::from_static("Elasticsearch"));
+    let headers = resp.headers_mut();
+    headers.insert(PRODUCT_HEADER, HeaderValue::from_static("Elasticsearch"));
+    if let Some(id) = opaque_id {
+        headers.insert(OPAQUE_ID, id);
+    }
+    tracing::debug!(
+        method = %method,
+        uri = %uri,
+        status = resp.status().as_u16(),
+        took_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
     resp
 }
 

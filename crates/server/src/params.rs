@@ -211,6 +211,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // The edge has parsed them already (see `edge::edge`).
+        if let Some(p) = parts.extensions.get::<Params>() {
+            return Ok(p.clone());
+        }
         Ok(Params::parse(parts.uri.path(), parts.uri.query())?)
     }
 }

@@ -1,4 +1,4 @@
-//! The state every handler shares: the backend stack and the request limits.
+//! The state every handler shares: the backend stack and the request limits and guards.
 
 use searchgate_core::Backend;
 use std::sync::Arc;
@@ -12,6 +12,9 @@ pub struct Limits {
     pub max_nesting_depth: usize,
     /// Most actions in one `_bulk` request.
     pub max_bulk_actions: usize,
+    /// `action.destructive_requires_name` (ES 8: true): `DELETE /*` and
+    /// `DELETE /_all` are refused.
+    pub destructive_requires_name: bool,
 }
 
 impl Default for Limits {
@@ -20,6 +23,7 @@ impl Default for Limits {
             max_content_length: 100 * 1024 * 1024,
             max_nesting_depth: 100,
             max_bulk_actions: 100_000,
+            destructive_requires_name: true,
         }
     }
 }

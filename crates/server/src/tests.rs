@@ -135,6 +135,11 @@ async fn root_answers_like_a_cluster() {
     assert_eq!(b["version"]["minimum_wire_compatibility_version"], "7.17.0");
     assert_eq!(b["tagline"], "You Know, for Search");
 
+    let r = t
+        .call("GET", "/", &[("x-opaque-id", "abc-1")], Body::empty())
+        .await;
+    assert_eq!(r.header("x-opaque-id"), "abc-1");
+
     let r = t.call("HEAD", "/", &[], Body::empty()).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.is_empty());
@@ -399,6 +404,14 @@ async fn malformed_and_deep_json() {
     t.call("POST", "/_search", &[], deep)
         .await
         .es_error(400, "x_content_parse_exception");
+    // the `source` parameter stands in for a body
+    let r = t
+        .get("/_search?source=%7B%22size%22%3A0%7D&source_content_type=application/json")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    t.get("/_search?source=%7Bbad")
+        .await
+        .es_error(400, "x_content_parse_exception");
     // a GET may carry a search body
     t.index("i", "1", json!({"a": 1})).await;
     let r = t.call("GET", "/i/_search", &[], r#"{"size": 0}"#).await;
@@ -587,6 +600,11 @@ async fn index_lifecycle() {
     );
     assert_eq!(t.get("/_refresh").await.status, StatusCode::OK);
 
+    for expr in ["*", "_all", "books,b*"] {
+        t.call("DELETE", &format!("/{expr}"), &[], Body::empty())
+            .await
+            .es_error(400, "illegal_argument_exception");
+    }
     let r = t.call("DELETE", "/books", &[], Body::empty()).await;
     assert_eq!(r.json(), json!({"acknowledged": true}));
     t.call("DELETE", "/books", &[], Body::empty())

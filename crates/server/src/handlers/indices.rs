@@ -45,6 +45,16 @@ pub async fn delete(
     p: Params,
 ) -> ApiResult {
     p.allow(&[MASTER, INDICES_OPTIONS])?;
+    if st.limits.destructive_requires_name
+        && path
+            .index
+            .split(',')
+            .any(|e| e == "_all" || e.contains('*'))
+    {
+        return Err(
+            Error::illegal_argument("Wildcard expressions or all indices are not allowed").into(),
+        );
+    }
     let target = p.target(&path.index)?;
     st.backend.delete_index(&target).await?;
     Ok(response::ok(&json!({"acknowledged": true})))
