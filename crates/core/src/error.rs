@@ -199,13 +199,11 @@ impl Error {
         Value::Object(obj)
     }
 
-    /// The innermost cause, which ES reports as `root_cause`.
+    /// What ES reports as `root_cause`: the outermost error. (ES unwraps causes only
+    /// while they are its own exceptions; the causes searchgate attaches stand for
+    /// parser and JDK exceptions, which ES shows under `caused_by` only.)
     pub fn root(&self) -> &Error {
-        let mut e = self;
-        while let Some(c) = &e.caused_by {
-            e = c;
-        }
-        e
+        self
     }
 
     /// The full ES error body.
@@ -243,10 +241,11 @@ mod tests {
     }
 
     #[test]
-    fn root_cause_is_innermost() {
+    fn root_cause_is_outermost() {
         let e = Error::x_content_parse("[1:10] failed to parse").caused_by(Error::illegal_argument("bad"));
         let b = e.to_body();
-        assert_eq!(b["error"]["root_cause"][0]["type"], "illegal_argument_exception");
+        assert_eq!(b["error"]["root_cause"][0]["type"], "x_content_parse_exception");
+        assert!(b["error"]["root_cause"][0].get("caused_by").is_none());
         assert_eq!(b["error"]["type"], "x_content_parse_exception");
         assert_eq!(b["error"]["caused_by"]["reason"], "bad");
     }

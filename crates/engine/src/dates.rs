@@ -9,6 +9,40 @@ use searchgate_core::{Error, Result};
 /// The format of a `date` field without a `format` parameter.
 pub const DEFAULT_FORMAT: &str = "strict_date_optional_time||epoch_millis";
 
+const NAMED: &[&str] = &[
+    "epoch_millis", "epoch_second", "strict_date_optional_time", "date_optional_time",
+    "strict_date_optional_time_nanos", "strict_date_time", "date_time", "strict_date_time_no_millis",
+    "date_time_no_millis", "strict_date", "date", "strict_date_hour_minute_second",
+    "date_hour_minute_second", "strict_date_hour_minute_second_millis", "date_hour_minute_second_millis",
+    "strict_date_hour_minute", "date_hour_minute", "strict_year_month", "year_month", "strict_year",
+    "year", "iso8601", "basic_date", "basic_date_time",
+];
+
+/// Whether a `format` mapping parameter is one searchgate can parse: named formats
+/// and Java-style patterns, `||`-separated.
+pub fn valid_format(format: &str) -> bool {
+    format.split("||").all(|f| {
+        let f = f.trim();
+        if NAMED.contains(&f) {
+            return true;
+        }
+        let mut in_quote = false;
+        let mut has_field = false;
+        for c in f.chars() {
+            if c == '\'' {
+                in_quote = !in_quote;
+            } else if !in_quote {
+                if "yuMdHhmsSaXZx".contains(c) {
+                    has_field = true;
+                } else if !" -/:.,T_".contains(c) {
+                    return false;
+                }
+            }
+        }
+        has_field && !in_quote
+    })
+}
+
 /// Parses `s` with a `||`-separated list of formats.
 pub fn parse_date(s: &str, format: Option<&str>) -> Option<i64> {
     let format = format.unwrap_or(DEFAULT_FORMAT);
@@ -293,6 +327,13 @@ mod tests {
         assert_eq!(parse_iso("2013-01-01T10:00:00.5Z"), Some(1357034400500));
         assert_eq!(parse_iso("nope"), None);
         assert_eq!(parse_iso("2013-13-01"), None);
+    }
+
+    #[test]
+    fn format_validation() {
+        assert!(valid_format("yyyy-MM-dd||epoch_millis"));
+        assert!(valid_format("yyyy/MM/dd HH:mm:ss"));
+        assert!(!valid_format("no such format !!"));
     }
 
     #[test]

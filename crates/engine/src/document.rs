@@ -142,6 +142,13 @@ fn looks_like_date(s: &str) -> bool {
     b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && dates::parse_iso(s).is_some()
 }
 
+const SLASH_DATE_FORMAT: &str = "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis";
+
+fn looks_like_slash_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() == 10 || b.len() == 19) && b[4] == b'/' && b[7] == b'/' && dates::parse_date(s, Some(SLASH_DATE_FORMAT)).is_some()
+}
+
 /// The mapping ES's dynamic rules give a new value.
 fn infer(ctx: &Ctx, v: &Value) -> Option<FieldMapping> {
     Some(match v {
@@ -154,6 +161,11 @@ fn infer(ctx: &Ctx, v: &Value) -> Option<FieldMapping> {
         Value::String(s) => {
             if ctx.date_detection && looks_like_date(s) {
                 FieldMapping::of(FieldType::Date)
+            } else if ctx.date_detection && looks_like_slash_date(s) {
+                // ES's second default dynamic date format.
+                let mut f = FieldMapping::of(FieldType::Date);
+                f.format = Some(SLASH_DATE_FORMAT.to_string());
+                f
             } else if ctx.numeric_detection && s.parse::<i64>().is_ok() {
                 FieldMapping::of(FieldType::Long)
             } else if ctx.numeric_detection && s.parse::<f64>().is_ok() {
@@ -236,6 +248,15 @@ impl Builder<'_> {
         names: &mut HashSet<String>,
     ) -> Result<()> {
         match value {
+            // `[lon, lat]` is one geo_point, not two values.
+            Value::Array(items) if f.ty == FieldType::GeoPoint && items.first().map(Value::is_number).unwrap_or(false) => {
+                let num = |i: usize| items.get(i).and_then(Value::as_f64);
+                let point = match (num(0), num(1)) {
+                    (Some(lon), Some(lat)) => serde_json::json!({"lat": lat, "lon": lon}),
+                    _ => Value::Null,
+                };
+                return self.value(f, &point, path, out, names);
+            }
             Value::Array(items) => {
                 for i in items {
                     self.value(f, i, path, out, names)?;
@@ -258,6 +279,10 @@ impl Builder<'_> {
             };
         }
         if f.ty == FieldType::GeoPoint {
+            validate_geo_point(path, value).map_err(|cause| {
+                Error::document_parsing(format!("failed to parse field [{path}] of type [geo_point]"))
+                    .caused_by(Error::illegal_argument(cause))
+            })?;
             mark(names, path);
             return Ok(());
         }
@@ -383,6 +408,52 @@ impl Builder<'_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// Checks a geo_point in any of ES's forms: `{"lat","lon"}`, `[lon, lat]`,
+/// `"lat,lon"`, a geohash, or `POINT(lon lat)`.
+fn validate_geo_point(path: &str, v: &Value) -> std::result::Result<(), String> {
+    let check = |lat: f64, lon: f64| {
+        if !(-90.0..=90.0).contains(&lat) {
+            Err(format!("illegal latitude value [{lat}] for {path}"))
+        } else if !(-180.0..=180.0).contains(&lon) {
+            Err(format!("illegal longitude value [{lon}] for {path}"))
+        } else {
+            Ok(())
+        }
+    };
+    let num = |v: Option<&Value>| -> Option<f64> {
+        match v? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    };
+    match v {
+        Value::Object(o) => match (num(o.get("lat")), num(o.get("lon"))) {
+            (Some(lat), Some(lon)) => check(lat, lon),
+            _ => Err(format!("field [lat] and [lon] must be numbers for {path}")),
+        },
+        Value::String(s) => {
+            let t = s.trim();
+            if let Some(inner) = t.strip_prefix("POINT").map(str::trim).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')')) {
+                let p: Vec<f64> = inner.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                return match p.as_slice() {
+                    [lon, lat, ..] => check(*lat, *lon),
+                    _ => Err(format!("invalid WKT point [{t}]")),
+                };
+            }
+            if let Some((a, b)) = t.split_once(',') {
+                return match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+                    (Ok(lat), Ok(lon)) => check(lat, lon),
+                    _ => Err(format!("failed to parse [{t}] as a geo_point")),
+                };
+            }
+            let geohash = !t.is_empty() && t.len() <= 12 && t.chars().all(|c| "0123456789bcdefghjkmnpqrstuvwxyz".contains(c));
+            if geohash { Ok(()) } else { Err(format!("unsupported symbol in geohash [{t}]")) }
+        }
+        _ => Err(format!("geo_point expected for {path}")),
     }
 }
 

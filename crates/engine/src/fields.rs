@@ -97,6 +97,20 @@ fn add_tantivy_field(b: &mut SchemaBuilder, name: &str, f: &FieldMapping) -> Fie
     }
 }
 
+/// Checks what the engine must understand in a mapping (date formats).
+pub fn validate_mapping(mapping: &Mapping) -> searchgate_core::Result<()> {
+    for (path, f) in leaves(mapping) {
+        if let Some(fmt) = &f.format {
+            if f.ty.is_date() && !crate::dates::valid_format(fmt) {
+                return Err(searchgate_core::Error::mapper_parsing(format!(
+                    "Invalid format: [{fmt}]: Unknown pattern letter or format name for field [{path}]"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The schema of a new index: the internal fields only.
 pub fn base_schema() -> Schema {
     let mut b = Schema::builder();

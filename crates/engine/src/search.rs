@@ -103,7 +103,8 @@ fn sort_value_to_json(v: &SortValue, spec: &KeySpec) -> Value {
         SortValue::I64(i) => json!(i),
         SortValue::F64(f) => json!(f),
         SortValue::Str(s) => json!(s),
-        SortValue::Score(s) => json!(s),
+        // As an f32 prints (`0.28768212`), not widened to f64 digits.
+        SortValue::Score(s) => s.to_string().parse::<f64>().map(|f| json!(f)).unwrap_or(Value::Null),
         SortValue::Doc(d) => json!(d & 0xffff_ffff),
         SortValue::Missing => match &spec.source {
             KeySource::I64(_) | KeySource::Bool(_) | KeySource::Missing => {
@@ -194,7 +195,8 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
     }
     let now = now_ms();
     let k = body.from + body.size;
-    let explicit_sort = !body.sort.is_empty();
+    // A sort on `_score` alone is the default sort: no `sort` values in hits.
+    let explicit_sort = !body.sort.iter().all(|s| matches!(s, SortSpec::Score { order: Order::Desc }));
     let mut per_shard = Vec::new();
     let mut total = 0u64;
     let mut max_score: Option<f32> = None;
@@ -279,7 +281,7 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
         }
     };
     let max_score = if scores_shown && !(explicit_sort && !matches!(specs.first().map(|s| &s.source), Some(KeySource::Score)) && !body.track_scores) {
-        max_score.filter(|_| total > 0)
+        max_score.filter(|_| total > 0 && body.size > 0)
     } else {
         None
     };

@@ -148,6 +148,7 @@ fn committed_seq(index: &Index) -> Result<i64> {
 impl Shard {
     /// Creates a new index in `dir`.
     pub fn create(dir: &Path, mut meta: IndexMeta, cfg: ShardConfig) -> Result<Shard> {
+        fields::validate_mapping(&meta.mapping)?;
         let tv_dir = dir.join("tantivy");
         std::fs::create_dir_all(&tv_dir).map_err(io_err("io_exception"))?;
         let schema = fields::extend_schema(&fields::base_schema(), &meta.mapping, &mut meta.field_names)
@@ -267,6 +268,7 @@ impl Shard {
         let mut w = self.write.lock();
         let mut merged = w.meta.mapping.clone();
         merged.merge(update)?;
+        fields::validate_mapping(&merged)?;
         self.apply_mapping(&mut w, merged)
     }
 

@@ -71,7 +71,7 @@ impl Query {
         let mut iter = obj.iter();
         let (name, body) = match iter.next() {
             Some(kv) => kv,
-            None => return Ok(Query::MatchAll { boost: 1.0 }),
+            None => return Err(Error::parsing("query malformed, empty clause found")),
         };
         if let Some((extra, _)) = iter.next() {
             return Err(Error::parsing(format!(
@@ -174,8 +174,8 @@ mod tests {
     }
 
     #[test]
-    fn empty_object_is_match_all() {
-        assert_eq!(Query::parse(&json!({})).unwrap(), Query::MatchAll { boost: 1.0 });
+    fn empty_clause_is_refused() {
+        assert_eq!(Query::parse(&json!({})).unwrap_err().reason, "query malformed, empty clause found");
     }
 }
 

@@ -242,6 +242,10 @@ pub fn parse_bulk(body: &[u8], default_index: Option<&str>, refresh: Refresh) ->
                         }
                         items.push(BulkItem::Update(u))
                     }
+                    // An update line ES cannot parse fails the whole request, as its
+                    // parser reads the bodies up front; what it can parse but not run
+                    // (a script here) fails only its item.
+                    Err(error) if error.kind != "illegal_argument_exception" => return Err(error),
                     Err(error) => items.push(BulkItem::Failed { action, index, id: Some(id), error }),
                 }
             }
@@ -330,8 +334,9 @@ mod tests {
     }
 
     #[test]
-    fn bad_update_fails_item_only() {
-        let r = parse_bulk(b"{\"update\":{\"_id\":\"1\"}}\n{\"nope\":1}\n", Some("a"), Refresh::False).unwrap();
+    fn unparsable_update_fails_all_script_fails_item() {
+        assert!(parse_bulk(b"{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}, broken\n", Some("a"), Refresh::False).is_err());
+        let r = parse_bulk(b"{\"update\":{\"_id\":\"1\"}}\n{\"script\":\"x\"}\n", Some("a"), Refresh::False).unwrap();
         assert!(matches!(r.items[0], BulkItem::Failed { .. }));
     }
 }

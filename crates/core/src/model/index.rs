@@ -233,9 +233,11 @@ impl CreateIndexRequest {
                         "mappings" => req.mappings = Mapping::parse(v)?,
                         "aliases" => req.aliases = Some(v.clone()),
                         _ => {
-                            return Err(Error::parsing(format!(
-                                "unknown key [{k}] for create index"
-                            )))
+                            return Err(Error::new(
+                                400,
+                                "parse_exception",
+                                format!("unknown key [{k}] for create index"),
+                            ))
                         }
                     }
                 }
