@@ -27,7 +27,8 @@ pub struct Error {
     pub status: u16,
     pub kind: &'static str,
     pub reason: String,
-    pub extra: Map<String, Value>,
+    /// Boxed to keep `Result<T, Error>` small.
+    pub extra: Box<Map<String, Value>>,
     pub blame: Blame,
     /// For `root_cause`: a more specific error that caused this one.
     pub caused_by: Option<Box<Error>>,
@@ -46,7 +47,7 @@ impl Error {
             status,
             kind,
             reason: reason.into(),
-            extra: Map::new(),
+            extra: Box::default(),
             blame,
             caused_by: None,
         }
@@ -99,11 +100,15 @@ impl Error {
     }
 
     pub fn index_not_found(index: &str) -> Self {
-        Error::new(404, "index_not_found_exception", "no such index [".to_string() + index + "]")
-            .with("resource.type", "index_or_alias")
-            .with("resource.id", index)
-            .with("index_uuid", "_na_")
-            .with("index", index)
+        Error::new(
+            404,
+            "index_not_found_exception",
+            "no such index [".to_string() + index + "]",
+        )
+        .with("resource.type", "index_or_alias")
+        .with("resource.id", index)
+        .with("index_uuid", "_na_")
+        .with("index", index)
     }
 
     pub fn index_already_exists(index: &str, uuid: &str) -> Self {
@@ -190,7 +195,7 @@ impl Error {
         let mut obj = Map::new();
         obj.insert("type".into(), Value::String(self.kind.to_string()));
         obj.insert("reason".into(), Value::String(self.reason.clone()));
-        for (k, v) in &self.extra {
+        for (k, v) in self.extra.iter() {
             obj.insert(k.clone(), v.clone());
         }
         if let Some(cause) = &self.caused_by {
@@ -235,16 +240,23 @@ mod tests {
         let b = e.to_body();
         assert_eq!(b["status"], 404);
         assert_eq!(b["error"]["type"], "index_not_found_exception");
-        assert_eq!(b["error"]["root_cause"][0]["type"], "index_not_found_exception");
+        assert_eq!(
+            b["error"]["root_cause"][0]["type"],
+            "index_not_found_exception"
+        );
         assert_eq!(b["error"]["reason"], "no such index [nope]");
         assert_eq!(b["error"]["index"], "nope");
     }
 
     #[test]
     fn root_cause_is_outermost() {
-        let e = Error::x_content_parse("[1:10] failed to parse").caused_by(Error::illegal_argument("bad"));
+        let e = Error::x_content_parse("[1:10] failed to parse")
+            .caused_by(Error::illegal_argument("bad"));
         let b = e.to_body();
-        assert_eq!(b["error"]["root_cause"][0]["type"], "x_content_parse_exception");
+        assert_eq!(
+            b["error"]["root_cause"][0]["type"],
+            "x_content_parse_exception"
+        );
         assert!(b["error"]["root_cause"][0].get("caused_by").is_none());
         assert_eq!(b["error"]["type"], "x_content_parse_exception");
         assert_eq!(b["error"]["caused_by"]["reason"], "bad");

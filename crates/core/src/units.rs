@@ -14,7 +14,9 @@ pub fn parse_time(setting: &str, s: &str) -> Result<Option<Duration>> {
             "failed to parse setting [{setting}] with value [{s}] as a time value: unit is missing or unrecognized"
         ))
     };
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(err)?;
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .ok_or_else(err)?;
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().map_err(|_| err())?;
     let secs = match unit {
@@ -38,7 +40,9 @@ pub fn parse_bytes(setting: &str, s: &str) -> Result<u64> {
             "failed to parse setting [{setting}] with value [{s}] as a size in bytes"
         ))
     };
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| err())?;
     let mult: f64 = match unit.trim() {
@@ -77,7 +81,10 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(parse_time("x", "1s").unwrap(), Some(Duration::from_secs(1)));
-        assert_eq!(parse_time("x", "500ms").unwrap(), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_time("x", "500ms").unwrap(),
+            Some(Duration::from_millis(500))
+        );
         assert_eq!(parse_time("x", "-1").unwrap(), None);
         assert!(parse_time("x", "5 parsecs").is_err());
     }

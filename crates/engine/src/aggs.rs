@@ -38,7 +38,9 @@ fn interval_ms(s: &str) -> Result<i64> {
     }
     match searchgate_core::units::parse_time("interval", s)? {
         Some(d) if d.as_millis() > 0 => Ok(d.as_millis() as i64),
-        _ => Err(Error::illegal_argument(format!("failed to parse interval [{s}]"))),
+        _ => Err(Error::illegal_argument(format!(
+            "failed to parse interval [{s}]"
+        ))),
     }
 }
 
@@ -49,7 +51,12 @@ pub fn translate(aggs: &Value, table: &FieldTable) -> Result<(Value, DatePaths)>
     Ok((v, dates))
 }
 
-fn translate_level(aggs: &Value, table: &FieldTable, path: &mut Vec<String>, dates: &mut DatePaths) -> Result<Value> {
+fn translate_level(
+    aggs: &Value,
+    table: &FieldTable,
+    path: &mut Vec<String>,
+    dates: &mut DatePaths,
+) -> Result<Value> {
     let obj = aggs
         .as_object()
         .ok_or_else(|| Error::parsing("[aggs] must be an object"))?;
@@ -152,8 +159,12 @@ pub fn fix_dates(result: &mut Value, paths: &DatePaths) {
 }
 
 fn fix_path(node: &mut Value, path: &[String]) {
-    let Some((first, rest)) = path.split_first() else { return };
-    let Some(agg) = node.get_mut(first) else { return };
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(agg) = node.get_mut(first) else {
+        return;
+    };
     if rest.is_empty() {
         if let Some(buckets) = agg.get_mut("buckets").and_then(Value::as_array_mut) {
             for b in buckets {

@@ -2,7 +2,9 @@
 //! in UAX #29, then lowercase) and the raw `keyword` analyzer, registered in tantivy
 //! under the names the mapping uses.
 
-use tantivy::tokenizer::{RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer, TokenizerManager};
+use tantivy::tokenizer::{
+    RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer, TokenizerManager,
+};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// ES's `standard` tokenizer emits tokens up to 255 characters.
@@ -115,7 +117,10 @@ mod tests {
 
     #[test]
     fn standard_like_es() {
-        let t: Vec<String> = analyze("standard", "The QUICK brown-fox's 3.5 jumps, e-mail: a@b.com");
+        let t: Vec<String> = analyze(
+            "standard",
+            "The QUICK brown-fox's 3.5 jumps, e-mail: a@b.com",
+        );
         assert_eq!(
             t,
             vec!["the", "quick", "brown", "fox's", "3.5", "jumps", "e", "mail", "a", "b.com"]

@@ -23,10 +23,19 @@ impl Catalog {
     /// Opens every index under `root/indices`.
     pub fn open(root: &Path, cfg: ShardConfig) -> Result<Catalog> {
         let dir = root.join("indices");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::storage("io_exception", format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::storage(
+                "io_exception",
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
         let mut indices = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::storage("io_exception", e.to_string()))? {
-            let path = entry.map_err(|e| Error::storage("io_exception", e.to_string()))?.path();
+        for entry in
+            std::fs::read_dir(&dir).map_err(|e| Error::storage("io_exception", e.to_string()))?
+        {
+            let path = entry
+                .map_err(|e| Error::storage("io_exception", e.to_string()))?
+                .path();
             if !path.join(crate::meta::FILE).exists() {
                 // A creation that did not finish: nothing was acknowledged.
                 let _ = std::fs::remove_dir_all(&path);
@@ -35,7 +44,12 @@ impl Catalog {
             let shard = Shard::open(&path, cfg)?;
             indices.insert(shard.name.clone(), Arc::new(shard));
         }
-        Ok(Catalog { root: root.to_path_buf(), cfg, indices: RwLock::new(indices), create_lock: Mutex::new(()) })
+        Ok(Catalog {
+            root: root.to_path_buf(),
+            cfg,
+            indices: RwLock::new(indices),
+            create_lock: Mutex::new(()),
+        })
     }
 
     pub fn all(&self) -> Vec<Arc<Shard>> {
@@ -74,7 +88,9 @@ impl Catalog {
                 return Err(e);
             }
         };
-        self.indices.write().insert(req.index.clone(), Arc::clone(&shard));
+        self.indices
+            .write()
+            .insert(req.index.clone(), Arc::clone(&shard));
         Ok(shard)
     }
 
@@ -105,10 +121,34 @@ impl Catalog {
             names.iter().filter_map(|n| map.remove(n)).collect()
         };
         for shard in removed {
-            shard.mark_deleted();
+            shard.close_for_delete();
             let dir = shard.dir().to_path_buf();
             drop(shard);
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::storage("io_exception", format!("cannot delete {}: {e}", dir.display())))?;
+            // First the metadata: without it a directory is not an index, so a crash
+            // from here on cannot bring the deleted index back.
+            std::fs::remove_file(dir.join(crate::meta::FILE))
+                .and_then(|_| std::fs::File::open(&dir)?.sync_all())
+                .map_err(|e| {
+                    Error::storage(
+                        "io_exception",
+                        format!("cannot delete {}: {e}", dir.display()),
+                    )
+                })?;
+            // The index is gone from the catalog; its files go now. A file still
+            // being written by a thread that held the index a moment ago can make
+            // one pass fail, so try a few times.
+            let mut result = Ok(());
+            for attempt in 0..5 {
+                result = std::fs::remove_dir_all(&dir);
+                if result.is_ok() || !dir.exists() {
+                    result = Ok(());
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+            }
+            if let Err(e) = result {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove a deleted index's files");
+            }
         }
         Ok(())
     }
@@ -118,7 +158,11 @@ impl Catalog {
         let map = self.indices.read();
         let expr = target.expression.trim();
         let mut names: Vec<String> = Vec::new();
-        let parts: Vec<&str> = if expr.is_empty() { vec!["_all"] } else { expr.split(',').map(str::trim).collect() };
+        let parts: Vec<&str> = if expr.is_empty() {
+            vec!["_all"]
+        } else {
+            expr.split(',').map(str::trim).collect()
+        };
         let mut saw_wildcard = false;
         for part in parts {
             if part.is_empty() {
@@ -136,7 +180,10 @@ impl Catalog {
             } else if part.contains('*') {
                 saw_wildcard = true;
                 for n in map.keys() {
-                    if crate::fields::wildcard_match(part, n) && (!n.starts_with('.') || part.starts_with('.')) && !names.contains(n) {
+                    if crate::fields::wildcard_match(part, n)
+                        && (!n.starts_with('.') || part.starts_with('.'))
+                        && !names.contains(n)
+                    {
                         names.push(n.clone());
                     }
                 }
@@ -158,11 +205,16 @@ impl Catalog {
     /// (`action.destructive_requires_name` is true by default in ES 8).
     pub fn resolve_for_delete(&self, target: &IndexTarget) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for part in target.expression.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in target
+            .expression
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             if part == "_all" || part.contains('*') {
-                return Err(Error::illegal_argument(format!(
-                    "Wildcard expressions or all indices are not allowed"
-                )));
+                return Err(Error::illegal_argument(
+                    "Wildcard expressions or all indices are not allowed",
+                ));
             }
             match self.get(part) {
                 Some(_) => out.push(part.to_string()),

@@ -67,14 +67,26 @@ pub fn compare(spec: &KeySpec, a: &SortValue, b: &SortValue) -> Ordering {
     match (a, b) {
         (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
         (SortValue::Missing, _) => {
-            if spec.missing_first { Ordering::Less } else { Ordering::Greater }
+            if spec.missing_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
         }
         (_, SortValue::Missing) => {
-            if spec.missing_first { Ordering::Greater } else { Ordering::Less }
+            if spec.missing_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
         }
         _ => {
             let o = a.cmp_same(b);
-            if spec.order == Order::Desc { o.reverse() } else { o }
+            if spec.order == Order::Desc {
+                o.reverse()
+            } else {
+                o
+            }
         }
     }
 }
@@ -141,14 +153,27 @@ impl Collector for HitCollector {
     type Fruit = SegmentFruit;
     type Child = HitSegmentCollector;
 
-    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<HitSegmentCollector> {
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<HitSegmentCollector> {
         let ff = reader.fast_fields();
         let mut cols = Vec::with_capacity(self.specs.len());
         for spec in &self.specs {
             cols.push(match &spec.source {
-                KeySource::I64(name) => ff.column_opt::<i64>(name)?.map(Col::I64).unwrap_or(Col::None),
-                KeySource::F64(name) => ff.column_opt::<f64>(name)?.map(Col::F64).unwrap_or(Col::None),
-                KeySource::Bool(name) => ff.column_opt::<bool>(name)?.map(Col::Bool).unwrap_or(Col::None),
+                KeySource::I64(name) => ff
+                    .column_opt::<i64>(name)?
+                    .map(Col::I64)
+                    .unwrap_or(Col::None),
+                KeySource::F64(name) => ff
+                    .column_opt::<f64>(name)?
+                    .map(Col::F64)
+                    .unwrap_or(Col::None),
+                KeySource::Bool(name) => ff
+                    .column_opt::<bool>(name)?
+                    .map(Col::Bool)
+                    .unwrap_or(Col::None),
                 KeySource::Str(name) => ff.str(name)?.map(Col::Str).unwrap_or(Col::None),
                 _ => Col::None,
             });
@@ -204,12 +229,20 @@ impl HitSegmentCollector {
         let v = match (&spec.source, &self.cols[i]) {
             (KeySource::Score, _) => SortValue::Score(score),
             (KeySource::Doc, _) => SortValue::Doc(((self.segment as u64) << 32) | doc as u64),
-            (_, Col::I64(c)) => pick(c.values_for_doc(doc), desc).map(SortValue::I64).unwrap_or(SortValue::Missing),
-            (_, Col::F64(c)) => pick_f(c.values_for_doc(doc), desc).map(SortValue::F64).unwrap_or(SortValue::Missing),
-            (_, Col::Bool(c)) => pick(c.values_for_doc(doc).map(i64::from), desc).map(SortValue::I64).unwrap_or(SortValue::Missing),
+            (_, Col::I64(c)) => pick(c.values_for_doc(doc), desc)
+                .map(SortValue::I64)
+                .unwrap_or(SortValue::Missing),
+            (_, Col::F64(c)) => pick_f(c.values_for_doc(doc), desc)
+                .map(SortValue::F64)
+                .unwrap_or(SortValue::Missing),
+            (_, Col::Bool(c)) => pick(c.values_for_doc(doc).map(i64::from), desc)
+                .map(SortValue::I64)
+                .unwrap_or(SortValue::Missing),
             (_, Col::Str(c)) => {
                 // Segment-local: ordinals sort like the strings. Resolved later.
-                pick(c.term_ords(doc).map(|o| o as i64), desc).map(SortValue::I64).unwrap_or(SortValue::Missing)
+                pick(c.term_ords(doc).map(|o| o as i64), desc)
+                    .map(SortValue::I64)
+                    .unwrap_or(SortValue::Missing)
             }
             _ => SortValue::Missing,
         };
@@ -242,7 +275,11 @@ impl HitSegmentCollector {
 }
 
 fn pick(values: impl Iterator<Item = i64>, desc: bool) -> Option<i64> {
-    if desc { values.max() } else { values.min() }
+    if desc {
+        values.max()
+    } else {
+        values.min()
+    }
 }
 
 fn pick_f(values: impl Iterator<Item = f64>, desc: bool) -> Option<f64> {
@@ -283,7 +320,11 @@ impl SegmentCollector for HitSegmentCollector {
                 return;
             }
         }
-        self.hits.push(Candidate { key, score, doc: DocAddress::new(self.segment, doc) });
+        self.hits.push(Candidate {
+            key,
+            score,
+            doc: DocAddress::new(self.segment, doc),
+        });
         if self.hits.len() >= self.k * 2 + 64 {
             let specs = self.specs.clone();
             sort_candidates(&specs, &mut self.hits);
@@ -302,7 +343,11 @@ impl SegmentCollector for HitSegmentCollector {
                 self.globalize(&mut h.key);
             }
         }
-        SegmentFruit { hits, count: self.count, max_score: self.max_score }
+        SegmentFruit {
+            hits,
+            count: self.count,
+            max_score: self.max_score,
+        }
     }
 }
 
@@ -311,18 +356,35 @@ mod tests {
     use super::*;
 
     fn spec(order: Order, missing_first: bool) -> KeySpec {
-        KeySpec { source: KeySource::I64("x".into()), order, missing_first, missing_value: None }
+        KeySpec {
+            source: KeySource::I64("x".into()),
+            order,
+            missing_first,
+            missing_value: None,
+        }
     }
 
     #[test]
     fn missing_last_both_ways() {
         let asc = spec(Order::Asc, false);
         let desc = spec(Order::Desc, false);
-        assert_eq!(compare(&asc, &SortValue::I64(1), &SortValue::Missing), Ordering::Less);
-        assert_eq!(compare(&desc, &SortValue::I64(1), &SortValue::Missing), Ordering::Less);
-        assert_eq!(compare(&desc, &SortValue::I64(1), &SortValue::I64(2)), Ordering::Greater);
+        assert_eq!(
+            compare(&asc, &SortValue::I64(1), &SortValue::Missing),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&desc, &SortValue::I64(1), &SortValue::Missing),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&desc, &SortValue::I64(1), &SortValue::I64(2)),
+            Ordering::Greater
+        );
         let first = spec(Order::Asc, true);
-        assert_eq!(compare(&first, &SortValue::Missing, &SortValue::I64(1)), Ordering::Less);
+        assert_eq!(
+            compare(&first, &SortValue::Missing, &SortValue::I64(1)),
+            Ordering::Less
+        );
     }
 
     #[test]

@@ -10,12 +10,30 @@ use searchgate_core::{Error, Result};
 pub const DEFAULT_FORMAT: &str = "strict_date_optional_time||epoch_millis";
 
 const NAMED: &[&str] = &[
-    "epoch_millis", "epoch_second", "strict_date_optional_time", "date_optional_time",
-    "strict_date_optional_time_nanos", "strict_date_time", "date_time", "strict_date_time_no_millis",
-    "date_time_no_millis", "strict_date", "date", "strict_date_hour_minute_second",
-    "date_hour_minute_second", "strict_date_hour_minute_second_millis", "date_hour_minute_second_millis",
-    "strict_date_hour_minute", "date_hour_minute", "strict_year_month", "year_month", "strict_year",
-    "year", "iso8601", "basic_date", "basic_date_time",
+    "epoch_millis",
+    "epoch_second",
+    "strict_date_optional_time",
+    "date_optional_time",
+    "strict_date_optional_time_nanos",
+    "strict_date_time",
+    "date_time",
+    "strict_date_time_no_millis",
+    "date_time_no_millis",
+    "strict_date",
+    "date",
+    "strict_date_hour_minute_second",
+    "date_hour_minute_second",
+    "strict_date_hour_minute_second_millis",
+    "date_hour_minute_second_millis",
+    "strict_date_hour_minute",
+    "date_hour_minute",
+    "strict_year_month",
+    "year_month",
+    "strict_year",
+    "year",
+    "iso8601",
+    "basic_date",
+    "basic_date_time",
 ];
 
 /// Whether a `format` mapping parameter is one searchgate can parse: named formats
@@ -46,19 +64,35 @@ pub fn valid_format(format: &str) -> bool {
 /// Parses `s` with a `||`-separated list of formats.
 pub fn parse_date(s: &str, format: Option<&str>) -> Option<i64> {
     let format = format.unwrap_or(DEFAULT_FORMAT);
-    format.split("||").find_map(|f| parse_one(s.trim(), f.trim()))
+    format
+        .split("||")
+        .find_map(|f| parse_one(s.trim(), f.trim()))
 }
 
 fn parse_one(s: &str, format: &str) -> Option<i64> {
     match format {
         "epoch_millis" => s.parse::<f64>().ok().map(|v| v as i64),
         "epoch_second" => s.parse::<f64>().ok().map(|v| (v * 1000.0) as i64),
-        "strict_date_optional_time" | "date_optional_time" | "strict_date_optional_time_nanos"
-        | "strict_date_time" | "date_time" | "strict_date_time_no_millis" | "date_time_no_millis"
-        | "strict_date" | "date" | "strict_date_hour_minute_second" | "date_hour_minute_second"
-        | "strict_date_hour_minute_second_millis" | "date_hour_minute_second_millis"
-        | "strict_date_hour_minute" | "date_hour_minute" | "strict_year_month" | "year_month"
-        | "strict_year" | "year" | "iso8601" => parse_iso(s),
+        "strict_date_optional_time"
+        | "date_optional_time"
+        | "strict_date_optional_time_nanos"
+        | "strict_date_time"
+        | "date_time"
+        | "strict_date_time_no_millis"
+        | "date_time_no_millis"
+        | "strict_date"
+        | "date"
+        | "strict_date_hour_minute_second"
+        | "date_hour_minute_second"
+        | "strict_date_hour_minute_second_millis"
+        | "date_hour_minute_second_millis"
+        | "strict_date_hour_minute"
+        | "date_hour_minute"
+        | "strict_year_month"
+        | "year_month"
+        | "strict_year"
+        | "year"
+        | "iso8601" => parse_iso(s),
         "basic_date" => NaiveDate::parse_from_str(s, "%Y%m%d").ok().map(midnight),
         "basic_date_time" => DateTime::parse_from_str(s, "%Y%m%dT%H%M%S%.3f%#z")
             .ok()
@@ -68,7 +102,9 @@ fn parse_one(s: &str, format: &str) -> Option<i64> {
 }
 
 fn midnight(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0)
+    d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0)
 }
 
 /// ISO 8601 with optional parts: `2024`, `2024-05`, `2024-05-06`, `2024-05-06T07`,
@@ -203,10 +239,14 @@ fn parse_pattern(s: &str, pattern: &str) -> Option<i64> {
         i += n;
     }
     if has_zone {
-        return DateTime::parse_from_str(s, &out).ok().map(|d| d.timestamp_millis());
+        return DateTime::parse_from_str(s, &out)
+            .ok()
+            .map(|d| d.timestamp_millis());
     }
     if has_time {
-        return NaiveDateTime::parse_from_str(s, &out).ok().map(|d| d.and_utc().timestamp_millis());
+        return NaiveDateTime::parse_from_str(s, &out)
+            .ok()
+            .map(|d| d.and_utc().timestamp_millis());
     }
     NaiveDate::parse_from_str(s, &out).ok().map(midnight)
 }
@@ -233,7 +273,10 @@ pub fn resolve(expr: &str, format: Option<&str>, now_ms: i64, round: Round) -> R
         Error::new(
             400,
             "parse_exception",
-            format!("failed to parse date field [{expr}] with format [{}]", format.unwrap_or(DEFAULT_FORMAT)),
+            format!(
+                "failed to parse date field [{expr}] with format [{}]",
+                format.unwrap_or(DEFAULT_FORMAT)
+            ),
         )
     };
     let (anchor, math) = if let Some(rest) = expr.strip_prefix("now") {
@@ -256,7 +299,11 @@ pub fn resolve(expr: &str, format: Option<&str>, now_ms: i64, round: Round) -> R
         let n: i64 = if i == start {
             1
         } else {
-            b[start..i].iter().collect::<String>().parse().map_err(|_| bad())?
+            b[start..i]
+                .iter()
+                .collect::<String>()
+                .parse()
+                .map_err(|_| bad())?
         };
         let unit = *b.get(i).ok_or_else(bad)?;
         i += 1;
@@ -309,7 +356,9 @@ fn round_down(t: DateTime<Utc>, unit: char) -> Option<DateTime<Utc>> {
         'd' => midnight(d),
         'h' | 'H' => d.and_hms_opt(t.hour(), 0, 0).map(|x| x.and_utc()),
         'm' => d.and_hms_opt(t.hour(), t.minute(), 0).map(|x| x.and_utc()),
-        's' => d.and_hms_opt(t.hour(), t.minute(), t.second()).map(|x| x.and_utc()),
+        's' => d
+            .and_hms_opt(t.hour(), t.minute(), t.second())
+            .map(|x| x.and_utc()),
         _ => None,
     }
 }
@@ -323,7 +372,10 @@ mod tests {
         assert_eq!(parse_iso("2013-01-01T10:00:00Z"), Some(1357034400000));
         assert_eq!(parse_iso("2013-01-01"), Some(1356998400000));
         assert_eq!(parse_iso("2013-01-01T11:00:00+01:00"), Some(1357034400000));
-        assert_eq!(parse_iso("2026-07-11T10:16:37+00:00"), parse_iso("2026-07-11T10:16:37Z"));
+        assert_eq!(
+            parse_iso("2026-07-11T10:16:37+00:00"),
+            parse_iso("2026-07-11T10:16:37Z")
+        );
         assert_eq!(parse_iso("2013-01-01T10:00:00.5Z"), Some(1357034400500));
         assert_eq!(parse_iso("nope"), None);
         assert_eq!(parse_iso("2013-13-01"), None);
@@ -339,21 +391,39 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(parse_date("1357034400000", None), Some(1357034400000));
-        assert_eq!(parse_date("2013/01/01", Some("yyyy/MM/dd")), Some(1356998400000));
-        assert_eq!(parse_date("2013-01-01 10:00:00", Some("yyyy-MM-dd HH:mm:ss")), Some(1357034400000));
-        assert_eq!(parse_date("1357034400", Some("epoch_second")), Some(1357034400000));
+        assert_eq!(
+            parse_date("2013/01/01", Some("yyyy/MM/dd")),
+            Some(1356998400000)
+        );
+        assert_eq!(
+            parse_date("2013-01-01 10:00:00", Some("yyyy-MM-dd HH:mm:ss")),
+            Some(1357034400000)
+        );
+        assert_eq!(
+            parse_date("1357034400", Some("epoch_second")),
+            Some(1357034400000)
+        );
     }
 
     #[test]
     fn math() {
         let now = parse_iso("2024-03-15T12:34:56Z").unwrap();
-        assert_eq!(resolve("now-1d/d", None, now, Round::Down).unwrap(), parse_iso("2024-03-14").unwrap());
+        assert_eq!(
+            resolve("now-1d/d", None, now, Round::Down).unwrap(),
+            parse_iso("2024-03-14").unwrap()
+        );
         assert_eq!(
             resolve("now-1d/d", None, now, Round::Up).unwrap(),
             parse_iso("2024-03-14T23:59:59.999Z").unwrap()
         );
-        assert_eq!(resolve("2024-01-31||+1M", None, now, Round::Down).unwrap(), parse_iso("2024-02-29").unwrap());
-        assert_eq!(resolve("now/M", None, now, Round::Down).unwrap(), parse_iso("2024-03-01").unwrap());
+        assert_eq!(
+            resolve("2024-01-31||+1M", None, now, Round::Down).unwrap(),
+            parse_iso("2024-02-29").unwrap()
+        );
+        assert_eq!(
+            resolve("now/M", None, now, Round::Down).unwrap(),
+            parse_iso("2024-03-01").unwrap()
+        );
         assert!(resolve("now-1x", None, now, Round::Down).is_err());
     }
 }

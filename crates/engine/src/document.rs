@@ -18,7 +18,10 @@ use tantivy::TantivyDocument;
 /// the document adds nothing. Fails on a new field under `dynamic: strict`.
 pub fn dynamic_updates(mapping: &Mapping, doc: &Map<String, Value>) -> Result<Option<Mapping>> {
     let mut updated: Option<Mapping> = None;
-    let ctx = Ctx { date_detection: mapping.date_detection, numeric_detection: mapping.numeric_detection };
+    let ctx = Ctx {
+        date_detection: mapping.date_detection,
+        numeric_detection: mapping.numeric_detection,
+    };
     // First a read-only pass: most documents add nothing, so avoid cloning.
     if !needs_update(&mapping.properties, mapping.dynamic, doc, "")? {
         return Ok(None);
@@ -54,7 +57,9 @@ fn needs_update(
         let sub_path = join(path, head);
         match props.get(head) {
             None => {
-                if value.is_null() || matches!(value, Value::Array(a) if a.iter().all(Value::is_null)) {
+                if value.is_null()
+                    || matches!(value, Value::Array(a) if a.iter().all(Value::is_null))
+                {
                     continue;
                 }
                 match dynamic {
@@ -146,7 +151,10 @@ const SLASH_DATE_FORMAT: &str = "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis";
 
 fn looks_like_slash_date(s: &str) -> bool {
     let b = s.as_bytes();
-    (b.len() == 10 || b.len() == 19) && b[4] == b'/' && b[7] == b'/' && dates::parse_date(s, Some(SLASH_DATE_FORMAT)).is_some()
+    (b.len() == 10 || b.len() == 19)
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && dates::parse_date(s, Some(SLASH_DATE_FORMAT)).is_some()
 }
 
 /// The mapping ES's dynamic rules give a new value.
@@ -249,7 +257,10 @@ impl Builder<'_> {
     ) -> Result<()> {
         match value {
             // `[lon, lat]` is one geo_point, not two values.
-            Value::Array(items) if f.ty == FieldType::GeoPoint && items.first().map(Value::is_number).unwrap_or(false) => {
+            Value::Array(items)
+                if f.ty == FieldType::GeoPoint
+                    && items.first().map(Value::is_number).unwrap_or(false) =>
+            {
                 let num = |i: usize| items.get(i).and_then(Value::as_f64);
                 let point = match (num(0), num(1)) {
                     (Some(lon), Some(lat)) => serde_json::json!({"lat": lat, "lon": lon}),
@@ -280,8 +291,10 @@ impl Builder<'_> {
         }
         if f.ty == FieldType::GeoPoint {
             validate_geo_point(path, value).map_err(|cause| {
-                Error::document_parsing(format!("failed to parse field [{path}] of type [geo_point]"))
-                    .caused_by(Error::illegal_argument(cause))
+                Error::document_parsing(format!(
+                    "failed to parse field [{path}] of type [geo_point]"
+                ))
+                .caused_by(Error::illegal_argument(cause))
             })?;
             mark(names, path);
             return Ok(());
@@ -307,8 +320,16 @@ impl Builder<'_> {
     }
 
     /// Indexes one scalar; returns whether a value was indexed.
-    fn leaf(&self, ty: FieldType, path: &str, value: &Value, out: &mut TantivyDocument) -> Result<bool> {
-        let Some(info) = self.table.get(path) else { return Ok(false) };
+    fn leaf(
+        &self,
+        ty: FieldType,
+        path: &str,
+        value: &Value,
+        out: &mut TantivyDocument,
+    ) -> Result<bool> {
+        let Some(info) = self.table.get(path) else {
+            return Ok(false);
+        };
         let field: Field = match info.field {
             Some(f) if info.index || ty != FieldType::Text => f,
             _ => return Ok(true),
@@ -340,7 +361,10 @@ impl Builder<'_> {
                         None => {
                             let f = n.as_f64().unwrap_or(f64::NAN);
                             if !f.is_finite() || f.abs() > 9.2e18 {
-                                return Err(fail(format!("Value [{n}] is out of range for a {}", t.name())));
+                                return Err(fail(format!(
+                                    "Value [{n}] is out of range for a {}",
+                                    t.name()
+                                )));
                             }
                             f.trunc() as i64
                         }
@@ -352,12 +376,17 @@ impl Builder<'_> {
                             _ => return Err(fail(format!("For input string: \"{s}\""))),
                         },
                     },
-                    Value::Bool(_) => return Err(fail("Current token (VALUE_TRUE) not numeric".into())),
+                    Value::Bool(_) => {
+                        return Err(fail("Current token (VALUE_TRUE) not numeric".into()))
+                    }
                     _ => return Ok(false),
                 };
                 let (lo, hi) = t.int_range();
                 if v < lo || v > hi {
-                    return Err(fail(format!("Value [{v}] is out of range for {}", t.name())));
+                    return Err(fail(format!(
+                        "Value [{v}] is out of range for {}",
+                        t.name()
+                    )));
                 }
                 out.add_i64(field, v)
             }
@@ -371,9 +400,15 @@ impl Builder<'_> {
                     _ => return Err(fail("not a number".into())),
                 };
                 if !v.is_finite() {
-                    return Err(fail(format!("[{t:?}] supports only finite values, but got [{v}]")));
+                    return Err(fail(format!(
+                        "[{t:?}] supports only finite values, but got [{v}]"
+                    )));
                 }
-                let v = if t == FieldType::Float { v as f32 as f64 } else { v };
+                let v = if t == FieldType::Float {
+                    v as f32 as f64
+                } else {
+                    v
+                };
                 out.add_f64(field, v)
             }
             FieldType::Boolean => {
@@ -437,8 +472,16 @@ fn validate_geo_point(path: &str, v: &Value) -> std::result::Result<(), String> 
         },
         Value::String(s) => {
             let t = s.trim();
-            if let Some(inner) = t.strip_prefix("POINT").map(str::trim).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')')) {
-                let p: Vec<f64> = inner.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            if let Some(inner) = t
+                .strip_prefix("POINT")
+                .map(str::trim)
+                .and_then(|r| r.strip_prefix('('))
+                .and_then(|r| r.strip_suffix(')'))
+            {
+                let p: Vec<f64> = inner
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
                 return match p.as_slice() {
                     [lon, lat, ..] => check(*lat, *lon),
                     _ => Err(format!("invalid WKT point [{t}]")),
@@ -450,8 +493,15 @@ fn validate_geo_point(path: &str, v: &Value) -> std::result::Result<(), String> 
                     _ => Err(format!("failed to parse [{t}] as a geo_point")),
                 };
             }
-            let geohash = !t.is_empty() && t.len() <= 12 && t.chars().all(|c| "0123456789bcdefghjkmnpqrstuvwxyz".contains(c));
-            if geohash { Ok(()) } else { Err(format!("unsupported symbol in geohash [{t}]")) }
+            let geohash = !t.is_empty()
+                && t.len() <= 12
+                && t.chars()
+                    .all(|c| "0123456789bcdefghjkmnpqrstuvwxyz".contains(c));
+            if geohash {
+                Ok(())
+            } else {
+                Err(format!("unsupported symbol in geohash [{t}]"))
+            }
         }
         _ => Err(format!("geo_point expected for {path}")),
     }
@@ -498,7 +548,9 @@ mod tests {
     #[test]
     fn dynamic_rules() {
         let m = Mapping::new();
-        let doc = obj(json!({"s": "hello", "n": 5, "f": 1.5, "b": true, "d": "2024-01-02T03:04:05Z", "o": {"x": "y"}, "z": null}));
+        let doc = obj(
+            json!({"s": "hello", "n": 5, "f": 1.5, "b": true, "d": "2024-01-02T03:04:05Z", "o": {"x": "y"}, "z": null}),
+        );
         let u = dynamic_updates(&m, &doc).unwrap().unwrap();
         assert_eq!(u.field("s").unwrap().ty, FieldType::Text);
         assert_eq!(u.field("s.keyword").unwrap().ignore_above, Some(256));
@@ -513,10 +565,15 @@ mod tests {
 
     #[test]
     fn strict_and_false() {
-        let strict = Mapping::parse(&json!({"dynamic": "strict", "properties": {"a": {"type": "long"}}})).unwrap();
+        let strict =
+            Mapping::parse(&json!({"dynamic": "strict", "properties": {"a": {"type": "long"}}}))
+                .unwrap();
         let e = dynamic_updates(&strict, &obj(json!({"b": 1}))).unwrap_err();
         assert_eq!(e.kind, "strict_dynamic_mapping_exception");
-        let off = Mapping::parse(&json!({"dynamic": false, "properties": {"a": {"type": "long"}}})).unwrap();
-        assert!(dynamic_updates(&off, &obj(json!({"b": 1}))).unwrap().is_none());
+        let off = Mapping::parse(&json!({"dynamic": false, "properties": {"a": {"type": "long"}}}))
+            .unwrap();
+        assert!(dynamic_updates(&off, &obj(json!({"b": 1})))
+            .unwrap()
+            .is_none());
     }
 }

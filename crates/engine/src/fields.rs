@@ -10,8 +10,8 @@ use crate::analysis::analyzer_name;
 use searchgate_core::model::{FieldMapping, FieldType, Mapping};
 use std::collections::{BTreeMap, HashMap};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
-    FAST, INDEXED, STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing,
+    TextOptions, FAST, INDEXED, STORED, STRING,
 };
 
 pub const ID: &str = "_id";
@@ -56,15 +56,28 @@ pub struct FieldTable {
 fn indexable(ty: FieldType) -> bool {
     !matches!(
         ty,
-        FieldType::Object | FieldType::Nested | FieldType::GeoPoint | FieldType::Binary | FieldType::Flattened | FieldType::Ip
+        FieldType::Object
+            | FieldType::Nested
+            | FieldType::GeoPoint
+            | FieldType::Binary
+            | FieldType::Flattened
+            | FieldType::Ip
     )
 }
 
 /// Every leaf of a mapping, with its full path (multi-fields included).
 pub fn leaves(mapping: &Mapping) -> Vec<(String, &FieldMapping)> {
-    fn walk<'a>(prefix: &str, props: &'a BTreeMap<String, FieldMapping>, out: &mut Vec<(String, &'a FieldMapping)>) {
+    fn walk<'a>(
+        prefix: &str,
+        props: &'a BTreeMap<String, FieldMapping>,
+        out: &mut Vec<(String, &'a FieldMapping)>,
+    ) {
         for (name, f) in props {
-            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
             walk(&path, &f.properties, out);
             for (sub, sf) in &f.fields {
                 out.push((format!("{path}.{sub}"), sf));
@@ -140,10 +153,8 @@ pub fn extend_schema(
     for (_, entry) in schema.fields() {
         b.add_field(entry.clone());
     }
-    let mut next = schema.num_fields();
-    for (path, f) in missing {
+    for (next, (path, f)) in (schema.num_fields()..).zip(missing) {
         let name = format!("f{next}");
-        next += 1;
         add_tantivy_field(&mut b, &name, f);
         names.insert(path, name);
     }
@@ -151,7 +162,11 @@ pub fn extend_schema(
 }
 
 impl FieldTable {
-    pub fn build(schema: &Schema, mapping: &Mapping, names: &BTreeMap<String, String>) -> FieldTable {
+    pub fn build(
+        schema: &Schema,
+        mapping: &Mapping,
+        names: &BTreeMap<String, String>,
+    ) -> FieldTable {
         let get = |n: &str| schema.get_field(n).expect("internal field in schema");
         let mut by_path = HashMap::new();
         for (path, f) in leaves(mapping) {
@@ -164,7 +179,11 @@ impl FieldTable {
                     ty: f.ty,
                     field,
                     analyzer,
-                    search_analyzer: f.search_analyzer.as_deref().map(|a| analyzer_name(Some(a))).unwrap_or(analyzer),
+                    search_analyzer: f
+                        .search_analyzer
+                        .as_deref()
+                        .map(|a| analyzer_name(Some(a)))
+                        .unwrap_or(analyzer),
                     ignore_above: f.ignore_above,
                     format: f.format.clone(),
                     null_value: f.null_value.clone(),
@@ -203,7 +222,8 @@ impl FieldTable {
 
     /// The name of the fast-field column of a field.
     pub fn column_name(&self, info: &FieldInfo) -> Option<String> {
-        info.field.map(|f| self.schema.get_field_name(f).to_string())
+        info.field
+            .map(|f| self.schema.get_field_name(f).to_string())
     }
 }
 

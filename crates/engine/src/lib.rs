@@ -81,15 +81,23 @@ impl Engine {
     /// Opens (or initializes) the data directory, replaying each index's log.
     pub async fn open(cfg: EngineConfig) -> Result<Arc<Engine>> {
         let c = cfg.clone();
-        tokio::task::spawn_blocking(move || Engine::open_blocking(c)).await.map_err(blocking_err)?
+        tokio::task::spawn_blocking(move || Engine::open_blocking(c))
+            .await
+            .map_err(blocking_err)?
     }
 
     pub fn open_blocking(cfg: EngineConfig) -> Result<Arc<Engine>> {
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
-            Error::storage("io_exception", format!("cannot create data dir {}: {e}", cfg.data_dir.display()))
+            Error::storage(
+                "io_exception",
+                format!("cannot create data dir {}: {e}", cfg.data_dir.display()),
+            )
         })?;
         let cluster_uuid = load_cluster_uuid(&cfg.data_dir)?;
-        let shard_cfg = ShardConfig { writer_memory: cfg.writer_memory, writer_threads: cfg.writer_threads };
+        let shard_cfg = ShardConfig {
+            writer_memory: cfg.writer_memory,
+            writer_threads: cfg.writer_threads,
+        };
         let catalog = Arc::new(Catalog::open(&cfg.data_dir, shard_cfg)?);
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
@@ -141,7 +149,9 @@ fn background_loop(catalog: Arc<Catalog>, stop: Arc<AtomicBool>) {
                 }
             }
             if settings.durability == Durability::Async {
-                let last = last_sync.entry(shard.uuid.clone()).or_insert_with(Instant::now);
+                let last = last_sync
+                    .entry(shard.uuid.clone())
+                    .or_insert_with(Instant::now);
                 if last.elapsed() >= settings.sync_interval {
                     *last = Instant::now();
                     if let Err(e) = shard.sync_wal() {
@@ -156,7 +166,10 @@ fn background_loop(catalog: Arc<Catalog>, stop: Arc<AtomicBool>) {
 fn load_cluster_uuid(dir: &std::path::Path) -> Result<String> {
     let path = dir.join("cluster.json");
     if let Ok(bytes) = std::fs::read(&path) {
-        if let Some(u) = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v["cluster_uuid"].as_str().map(String::from)) {
+        if let Some(u) = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v["cluster_uuid"].as_str().map(String::from))
+        {
             return Ok(u);
         }
     }
@@ -192,7 +205,13 @@ fn index_op(req: &IndexRequest) -> Result<ShardOp> {
         Some(id) => id.clone(),
         None => catalog::new_uuid(),
     };
-    Ok(ShardOp::Index { id, source: req.source.clone(), doc, op_type: req.op_type, if_match: req.if_match })
+    Ok(ShardOp::Index {
+        id,
+        source: req.source.clone(),
+        doc,
+        op_type: req.op_type,
+        if_match: req.if_match,
+    })
 }
 
 fn after_write(shard: &Shard, refresh: Refresh, resp: &mut WriteResponse) -> Result<()> {
@@ -224,9 +243,17 @@ impl Backend for Engine {
         };
         let primaries = shards.len() as u32;
         let unassigned: u32 = shards.iter().map(|s| s.settings().number_of_replicas).sum();
-        let status = if unassigned > 0 { HealthStatus::Yellow } else { HealthStatus::Green };
+        let status = if unassigned > 0 {
+            HealthStatus::Yellow
+        } else {
+            HealthStatus::Green
+        };
         let active = primaries;
-        let pct = if primaries + unassigned == 0 { 100.0 } else { 100.0 * active as f64 / (primaries + unassigned) as f64 };
+        let pct = if primaries + unassigned == 0 {
+            100.0
+        } else {
+            100.0 * active as f64 / (primaries + unassigned) as f64
+        };
         Ok(ClusterHealth {
             cluster_name: self.cfg.cluster_name.clone(),
             status,
@@ -248,7 +275,8 @@ impl Backend for Engine {
 
     async fn index_stats(&self, target: &IndexTarget) -> Result<Vec<IndexStats>> {
         let shards = self.catalog.resolve(target)?;
-        self.run(move || shards.iter().map(|s| s.stats()).collect()).await
+        self.run(move || shards.iter().map(|s| s.stats()).collect())
+            .await
     }
 
     async fn create_index(&self, req: CreateIndexRequest) -> Result<()> {
@@ -265,7 +293,12 @@ impl Backend for Engine {
     }
 
     async fn get_index(&self, target: &IndexTarget) -> Result<Vec<IndexInfo>> {
-        Ok(self.catalog.resolve(target)?.iter().map(|s| s.info()).collect())
+        Ok(self
+            .catalog
+            .resolve(target)?
+            .iter()
+            .map(|s| s.info())
+            .collect())
     }
 
     async fn put_mapping(&self, target: &IndexTarget, mapping: Mapping) -> Result<()> {
@@ -273,18 +306,29 @@ impl Backend for Engine {
         if shards.is_empty() {
             return Err(Error::index_not_found(&target.expression));
         }
-        self.run(move || shards.iter().try_for_each(|s| s.put_mapping(&mapping))).await?
+        self.run(move || shards.iter().try_for_each(|s| s.put_mapping(&mapping)))
+            .await?
     }
 
-    async fn put_settings(&self, target: &IndexTarget, settings: BTreeMap<String, Value>) -> Result<()> {
+    async fn put_settings(
+        &self,
+        target: &IndexTarget,
+        settings: BTreeMap<String, Value>,
+    ) -> Result<()> {
         let shards = self.catalog.resolve(target)?;
-        self.run(move || shards.iter().try_for_each(|s| s.put_settings(settings.clone()))).await?
+        self.run(move || {
+            shards
+                .iter()
+                .try_for_each(|s| s.put_settings(settings.clone()))
+        })
+        .await?
     }
 
     async fn refresh(&self, target: &IndexTarget) -> Result<Shards> {
         let shards = self.catalog.resolve(target)?;
         let n = shards.len() as u32;
-        self.run(move || shards.iter().try_for_each(|s| s.refresh())).await??;
+        self.run(move || shards.iter().try_for_each(|s| s.refresh()))
+            .await??;
         Ok(Shards::ok(n))
     }
 
@@ -308,7 +352,10 @@ impl Backend for Engine {
         let shard = self.catalog.concrete(&req.index)?;
         self.run(move || {
             let mut r = shard
-                .write(vec![ShardOp::Delete { id: req.id.clone(), if_match: req.if_match }])
+                .write(vec![ShardOp::Delete {
+                    id: req.id.clone(),
+                    if_match: req.if_match,
+                }])
                 .pop()
                 .expect("one result")?;
             after_write(&shard, req.refresh, &mut r)?;
@@ -321,7 +368,10 @@ impl Backend for Engine {
         let shard = self.write_shard(&req.index)?;
         self.run(move || {
             let refresh = req.refresh;
-            let mut r = shard.write(vec![ShardOp::Update(Box::new(req))]).pop().expect("one result")?;
+            let mut r = shard
+                .write(vec![ShardOp::Update(Box::new(req))])
+                .pop()
+                .expect("one result")?;
             after_write(&shard, refresh, &mut r)?;
             Ok(r)
         })
@@ -334,9 +384,18 @@ impl Backend for Engine {
             let docs = req
                 .docs
                 .iter()
-                .map(|g| match catalog.concrete(&g.index).and_then(|s| s.get(&g.id, &g.source)) {
-                    Ok(d) => MgetItem::Doc(d),
-                    Err(e) => MgetItem::Error { _index: g.index.clone(), _id: g.id.clone(), error: e.cause_json() },
+                .map(|g| {
+                    match catalog
+                        .concrete(&g.index)
+                        .and_then(|s| s.get(&g.id, &g.source))
+                    {
+                        Ok(d) => MgetItem::Doc(d),
+                        Err(e) => MgetItem::Error {
+                            _index: g.index.clone(),
+                            _id: g.id.clone(),
+                            error: e.cause_json(),
+                        },
+                    }
                 })
                 .collect();
             MgetResponse { docs }
@@ -354,21 +413,39 @@ impl Backend for Engine {
             let action = item.action();
             let (index, id, op) = match item {
                 BulkItem::Index(r) => (r.index.clone(), r.id.clone(), index_op(&r)),
-                BulkItem::Delete(d) => (d.index.clone(), Some(d.id.clone()), Ok(ShardOp::Delete { id: d.id, if_match: d.if_match })),
-                BulkItem::Update(u) => (u.index.clone(), Some(u.id.clone()), Ok(ShardOp::Update(Box::new(u)))),
-                BulkItem::Failed { index, id, error, .. } => (index, id, Err(error)),
+                BulkItem::Delete(d) => (
+                    d.index.clone(),
+                    Some(d.id.clone()),
+                    Ok(ShardOp::Delete {
+                        id: d.id,
+                        if_match: d.if_match,
+                    }),
+                ),
+                BulkItem::Update(u) => (
+                    u.index.clone(),
+                    Some(u.id.clone()),
+                    Ok(ShardOp::Update(Box::new(u))),
+                ),
+                BulkItem::Failed {
+                    index, id, error, ..
+                } => (index, id, Err(error)),
             };
             let shard = match action {
                 BulkAction::Delete => self.catalog.concrete(&index),
                 _ => self.write_shard(&index),
             };
             match (shard, op) {
-                (Ok(shard), Ok(op)) => match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &shard)) {
-                    Some((_, ops)) => ops.push((i, action, op)),
-                    None => groups.push((shard, vec![(i, action, op)])),
-                },
+                (Ok(shard), Ok(op)) => {
+                    match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &shard)) {
+                        Some((_, ops)) => ops.push((i, action, op)),
+                        None => groups.push((shard, vec![(i, action, op)])),
+                    }
+                }
                 (Err(e), _) | (_, Err(e)) => {
-                    results[i] = Some((action, BulkItemResult::from_error(&index, id.as_deref(), &e)));
+                    results[i] = Some((
+                        action,
+                        BulkItemResult::from_error(&index, id.as_deref(), &e),
+                    ));
                 }
             }
         }
@@ -382,7 +459,9 @@ impl Backend for Engine {
                     let ids: Vec<Option<String>> = ops
                         .iter()
                         .map(|op| match op {
-                            ShardOp::Index { id, .. } | ShardOp::Delete { id, .. } => Some(id.clone()),
+                            ShardOp::Index { id, .. } | ShardOp::Delete { id, .. } => {
+                                Some(id.clone())
+                            }
                             ShardOp::Update(u) => Some(u.id.clone()),
                         })
                         .collect();
@@ -407,7 +486,10 @@ impl Backend for Engine {
         }
         Ok(BulkResponse {
             took: start.elapsed().as_millis() as u64,
-            items: results.into_iter().map(|r| r.expect("every item has a result")).collect(),
+            items: results
+                .into_iter()
+                .map(|r| r.expect("every item has a result"))
+                .collect(),
         })
     }
 
@@ -428,6 +510,7 @@ impl Backend for Engine {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
         let catalog = Arc::clone(&self.catalog);
-        self.run(move || catalog.all().iter().try_for_each(|s| s.close())).await?
+        self.run(move || catalog.all().iter().try_for_each(|s| s.close()))
+            .await?
     }
 }

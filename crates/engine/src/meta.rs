@@ -38,10 +38,15 @@ pub struct IndexMeta {
 
 impl IndexMeta {
     pub fn load(dir: &Path) -> Result<IndexMeta> {
-        let bytes = fs::read(dir.join(FILE))
-            .map_err(|e| Error::storage("io_exception", format!("cannot read index metadata: {e}")))?;
-        let s: StoredMeta = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::storage("corrupt_state_exception", format!("bad index metadata: {e}")))?;
+        let bytes = fs::read(dir.join(FILE)).map_err(|e| {
+            Error::storage("io_exception", format!("cannot read index metadata: {e}"))
+        })?;
+        let s: StoredMeta = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::storage(
+                "corrupt_state_exception",
+                format!("bad index metadata: {e}"),
+            )
+        })?;
         let mut settings = IndexSettings::default();
         settings.apply(s.settings)?;
         Ok(IndexMeta {
@@ -63,9 +68,11 @@ impl IndexMeta {
             mapping: self.mapping.to_json(),
             field_names: self.field_names.clone(),
         };
-        let bytes = serde_json::to_vec_pretty(&stored).map_err(|e| Error::internal(e.to_string()))?;
-        write_atomic(dir, FILE, &bytes)
-            .map_err(|e| Error::storage("io_exception", format!("cannot write index metadata: {e}")))
+        let bytes =
+            serde_json::to_vec_pretty(&stored).map_err(|e| Error::internal(e.to_string()))?;
+        write_atomic(dir, FILE, &bytes).map_err(|e| {
+            Error::storage("io_exception", format!("cannot write index metadata: {e}"))
+        })
     }
 }
 

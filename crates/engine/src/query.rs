@@ -18,9 +18,9 @@ use searchgate_core::model::FieldType;
 use searchgate_core::{Error, Result};
 use std::ops::Bound;
 use tantivy::query::{
-    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery,
-    EmptyQuery, EnableScoring, Occur, PhraseQuery, Query as TQuery, RangeQuery as TRangeQuery, RegexQuery,
-    TermQuery as TTermQuery, TermSetQuery, Weight,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, BoostQuery, ConstScoreQuery,
+    DisjunctionMaxQuery, EmptyQuery, EnableScoring, Occur, PhraseQuery, Query as TQuery,
+    RangeQuery as TRangeQuery, RegexQuery, TermQuery as TTermQuery, TermSetQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
@@ -61,7 +61,11 @@ pub struct LuceneBm25 {
 
 impl Clone for LuceneBm25 {
     fn clone(&self) -> Self {
-        LuceneBm25 { inner: self.inner.box_clone(), field_names: self.field_names, path: self.path.clone() }
+        LuceneBm25 {
+            inner: self.inner.box_clone(),
+            field_names: self.field_names,
+            path: self.path.clone(),
+        }
     }
 }
 
@@ -69,10 +73,16 @@ impl TQuery for LuceneBm25 {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         match scoring {
             EnableScoring::Enabled { searcher, .. } => {
-                let doc_count = searcher.doc_freq(&Term::from_field_text(self.field_names, &self.path))?;
-                let stats = FieldStats { searcher, doc_count };
+                let doc_count =
+                    searcher.doc_freq(&Term::from_field_text(self.field_names, &self.path))?;
+                let stats = FieldStats {
+                    searcher,
+                    doc_count,
+                };
                 self.inner
-                    .weight(EnableScoring::enabled_from_statistics_provider(&stats, searcher))
+                    .weight(EnableScoring::enabled_from_statistics_provider(
+                        &stats, searcher,
+                    ))
             }
             disabled => self.inner.weight(disabled),
         }
@@ -108,7 +118,11 @@ fn none() -> Q {
 }
 
 fn query_shard_error(reason: String) -> Error {
-    Error::new(400, "query_shard_exception", "failed to create query: ".to_string() + &reason)
+    Error::new(
+        400,
+        "query_shard_exception",
+        "failed to create query: ".to_string() + &reason,
+    )
 }
 
 /// The term for a value on a non-text field; `Ok(None)` when the value cannot
@@ -124,9 +138,16 @@ fn typed_term(info: &FieldInfo, field: Field, v: &Scalar, now_ms: i64) -> Result
                 Scalar::Float(f) if f.fract() == 0.0 => *f as i64,
                 Scalar::Float(_) => return Ok(None),
                 _ => text.trim().parse::<i64>().or_else(|_| {
-                    text.trim().parse::<f64>().map_err(|_| bad("For input string")).and_then(|f| {
-                        if f.fract() == 0.0 { Ok(f as i64) } else { Err(bad("Value is not an integer")) }
-                    })
+                    text.trim()
+                        .parse::<f64>()
+                        .map_err(|_| bad("For input string"))
+                        .and_then(|f| {
+                            if f.fract() == 0.0 {
+                                Ok(f as i64)
+                            } else {
+                                Err(bad("Value is not an integer"))
+                            }
+                        })
                 })?,
             };
             Term::from_field_i64(field, i)
@@ -135,9 +156,16 @@ fn typed_term(info: &FieldInfo, field: Field, v: &Scalar, now_ms: i64) -> Result
             let f = match v {
                 Scalar::Int(i) => *i as f64,
                 Scalar::Float(f) => *f,
-                _ => text.trim().parse::<f64>().map_err(|_| bad("For input string"))?,
+                _ => text
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| bad("For input string"))?,
             };
-            let f = if t == FieldType::Float { f as f32 as f64 } else { f };
+            let f = if t == FieldType::Float {
+                f as f32 as f64
+            } else {
+                f
+            };
             Term::from_field_f64(field, f)
         }
         FieldType::Boolean => match text.as_str() {
@@ -177,7 +205,16 @@ pub fn compile(q: &Query, ctx: &CompileCtx) -> Result<Q> {
             }
         }
         Query::MatchNone => none(),
-        Query::Match(m) => compile_match(ctx, &m.field, &m.query, m.operator, m.minimum_should_match.as_ref(), m.boost, m.lenient, m.zero_terms_query_all)?,
+        Query::Match(m) => compile_match(
+            ctx,
+            &m.field,
+            &m.query,
+            m.operator,
+            m.minimum_should_match.as_ref(),
+            m.boost,
+            m.lenient,
+            m.zero_terms_query_all,
+        )?,
         Query::MatchPhrase(m) => compile_phrase(ctx, &m.field, &m.query, m.slop, m.boost)?,
         Query::MultiMatch(m) => compile_multi_match(ctx, m)?,
         Query::QueryString(qs) => compile_query_string(ctx, qs)?,
@@ -193,7 +230,11 @@ pub fn compile(q: &Query, ctx: &CompileCtx) -> Result<Q> {
         ),
         Query::Prefix(p) => compile_prefix(ctx, p)?,
         Query::Ids(ids) => constant(
-            Box::new(TermSetQuery::new(ids.values.iter().map(|v| Term::from_field_text(ctx.table.id, v)))),
+            Box::new(TermSetQuery::new(
+                ids.values
+                    .iter()
+                    .map(|v| Term::from_field_text(ctx.table.id, v)),
+            )),
             ids.boost,
         ),
         Query::Bool(b) => compile_bool(ctx, b)?,
@@ -237,9 +278,7 @@ fn compile_bool(ctx: &CompileCtx, b: &BoolQuery) -> Result<Q> {
     if !b.should.is_empty() && msm > b.should.len() {
         return Ok(none());
     }
-    let q: Q = if msm > 0 && has_required {
-        Box::new(BooleanQuery::with_minimum_required_clauses(clauses, msm))
-    } else if msm > 1 {
+    let q: Q = if (msm > 0 && has_required) || msm > 1 {
         Box::new(BooleanQuery::with_minimum_required_clauses(clauses, msm))
     } else {
         Box::new(BooleanQuery::new(clauses))
@@ -265,21 +304,33 @@ fn compile_match(
 ) -> Result<Q> {
     if path == "_id" {
         return Ok(constant(
-            Box::new(TTermQuery::new(Term::from_field_text(ctx.table.id, &query.as_text()), IndexRecordOption::Basic)),
+            Box::new(TTermQuery::new(
+                Term::from_field_text(ctx.table.id, &query.as_text()),
+                IndexRecordOption::Basic,
+            )),
             boost,
         ));
     }
-    let Some((info, field)) = field_or_none(ctx, path) else { return Ok(none()) };
+    let Some((info, field)) = field_or_none(ctx, path) else {
+        return Ok(none());
+    };
     match info.ty {
         FieldType::Text => {
             let terms = analysis::analyze(info.search_analyzer, &query.as_text());
             if terms.is_empty() {
-                return Ok(if zero_terms_all { Box::new(AllQuery) } else { none() });
+                return Ok(if zero_terms_all {
+                    Box::new(AllQuery)
+                } else {
+                    none()
+                });
             }
             let leaves: Vec<Q> = terms
                 .iter()
                 .map(|t| -> Q {
-                    Box::new(TTermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs))
+                    Box::new(TTermQuery::new(
+                        Term::from_field_text(field, t),
+                        IndexRecordOption::WithFreqs,
+                    ))
                 })
                 .collect();
             let inner: Q = if leaves.len() == 1 {
@@ -287,12 +338,16 @@ fn compile_match(
             } else {
                 let n = leaves.len();
                 match op {
-                    Operator::And => Box::new(BooleanQuery::new(leaves.into_iter().map(|q| (Occur::Must, q)).collect())),
+                    Operator::And => Box::new(BooleanQuery::new(
+                        leaves.into_iter().map(|q| (Occur::Must, q)).collect(),
+                    )),
                     Operator::Or => {
                         let required = msm.map(|m| m.resolve(n)).unwrap_or(1).max(1);
                         let clauses = leaves.into_iter().map(|q| (Occur::Should, q)).collect();
                         if required > 1 {
-                            Box::new(BooleanQuery::with_minimum_required_clauses(clauses, required))
+                            Box::new(BooleanQuery::with_minimum_required_clauses(
+                                clauses, required,
+                            ))
                         } else {
                             Box::new(BooleanQuery::new(clauses))
                         }
@@ -303,10 +358,18 @@ fn compile_match(
         }
         FieldType::Keyword => {
             let term = Term::from_field_text(field, &query.as_text());
-            Ok(bm25(ctx, info, Box::new(TTermQuery::new(term, IndexRecordOption::WithFreqs)), boost))
+            Ok(bm25(
+                ctx,
+                info,
+                Box::new(TTermQuery::new(term, IndexRecordOption::WithFreqs)),
+                boost,
+            ))
         }
         _ => match typed_term(info, field, query, ctx.now_ms) {
-            Ok(Some(term)) => Ok(constant(Box::new(TTermQuery::new(term, IndexRecordOption::Basic)), boost)),
+            Ok(Some(term)) => Ok(constant(
+                Box::new(TTermQuery::new(term, IndexRecordOption::Basic)),
+                boost,
+            )),
             Ok(None) => Ok(none()),
             Err(_) if lenient => Ok(none()),
             Err(e) => Err(e),
@@ -315,9 +378,20 @@ fn compile_match(
 }
 
 fn compile_phrase(ctx: &CompileCtx, path: &str, text: &str, slop: u32, boost: f32) -> Result<Q> {
-    let Some((info, field)) = field_or_none(ctx, path) else { return Ok(none()) };
+    let Some((info, field)) = field_or_none(ctx, path) else {
+        return Ok(none());
+    };
     if info.ty != FieldType::Text {
-        return compile_match(ctx, path, &Scalar::Str(text.to_string()), Operator::Or, None, boost, false, false);
+        return compile_match(
+            ctx,
+            path,
+            &Scalar::Str(text.to_string()),
+            Operator::Or,
+            None,
+            boost,
+            false,
+            false,
+        );
     }
     let terms = analysis::analyze_with_positions(info.search_analyzer, text);
     match terms.len() {
@@ -325,12 +399,23 @@ fn compile_phrase(ctx: &CompileCtx, path: &str, text: &str, slop: u32, boost: f3
         1 => Ok(bm25(
             ctx,
             info,
-            Box::new(TTermQuery::new(Term::from_field_text(field, &terms[0].1), IndexRecordOption::WithFreqs)),
+            Box::new(TTermQuery::new(
+                Term::from_field_text(field, &terms[0].1),
+                IndexRecordOption::WithFreqs,
+            )),
             boost,
         )),
         _ => {
-            let terms = terms.into_iter().map(|(p, t)| (p, Term::from_field_text(field, &t))).collect();
-            Ok(bm25(ctx, info, Box::new(PhraseQuery::new_with_offset_and_slop(terms, slop)), boost))
+            let terms = terms
+                .into_iter()
+                .map(|(p, t)| (p, Term::from_field_text(field, &t)))
+                .collect();
+            Ok(bm25(
+                ctx,
+                info,
+                Box::new(PhraseQuery::new_with_offset_and_slop(terms, slop)),
+                boost,
+            ))
         }
     }
 }
@@ -357,7 +442,11 @@ fn default_fields(ctx: &CompileCtx) -> Vec<String> {
 }
 
 fn expand_fields(ctx: &CompileCtx, specs: &[String]) -> Vec<(String, f32)> {
-    let specs: Vec<String> = if specs.is_empty() { vec!["*".into()] } else { specs.to_vec() };
+    let specs: Vec<String> = if specs.is_empty() {
+        vec!["*".into()]
+    } else {
+        specs.to_vec()
+    };
     let mut out = Vec::new();
     for s in &specs {
         let (pattern, boost) = field_boost(s);
@@ -378,8 +467,19 @@ fn compile_multi_match(ctx: &CompileCtx, m: &MultiMatchQuery) -> Result<Q> {
     let mut per_field = Vec::new();
     for (f, b) in &fields {
         let q = match m.kind {
-            MultiMatchType::Phrase | MultiMatchType::PhrasePrefix => compile_phrase(ctx, f, &m.query.as_text(), m.slop, *b)?,
-            _ => compile_match(ctx, f, &m.query, m.operator, m.minimum_should_match.as_ref(), *b, lenient, false)?,
+            MultiMatchType::Phrase | MultiMatchType::PhrasePrefix => {
+                compile_phrase(ctx, f, &m.query.as_text(), m.slop, *b)?
+            }
+            _ => compile_match(
+                ctx,
+                f,
+                &m.query,
+                m.operator,
+                m.minimum_should_match.as_ref(),
+                *b,
+                lenient,
+                false,
+            )?,
         };
         per_field.push(q);
     }
@@ -387,9 +487,11 @@ fn compile_multi_match(ctx: &CompileCtx, m: &MultiMatchQuery) -> Result<Q> {
         return Ok(none());
     }
     let q: Q = match m.kind {
-        MultiMatchType::MostFields => Box::new(BooleanQuery::new(per_field.into_iter().map(|q| (Occur::Should, q)).collect())),
+        MultiMatchType::MostFields => Box::new(BooleanQuery::new(
+            per_field.into_iter().map(|q| (Occur::Should, q)).collect(),
+        )),
         _ => {
-            let tie = m.tie_breaker.unwrap_or(if m.kind == MultiMatchType::CrossFields { 0.0 } else { 0.0 });
+            let tie = m.tie_breaker.unwrap_or(0.0);
             Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, tie))
         }
     };
@@ -399,23 +501,37 @@ fn compile_multi_match(ctx: &CompileCtx, m: &MultiMatchQuery) -> Result<Q> {
 fn compile_term(ctx: &CompileCtx, t: &TermQuery) -> Result<Q> {
     if t.field == "_id" {
         return Ok(constant(
-            Box::new(TTermQuery::new(Term::from_field_text(ctx.table.id, &t.value.as_text()), IndexRecordOption::Basic)),
+            Box::new(TTermQuery::new(
+                Term::from_field_text(ctx.table.id, &t.value.as_text()),
+                IndexRecordOption::Basic,
+            )),
             t.boost,
         ));
     }
-    let Some((info, field)) = field_or_none(ctx, &t.field) else { return Ok(none()) };
+    let Some((info, field)) = field_or_none(ctx, &t.field) else {
+        return Ok(none());
+    };
     if t.case_insensitive && matches!(info.ty, FieldType::Keyword | FieldType::Text) {
         let re = format!("(?i){}", escape_regex(&t.value.as_text()));
-        let q = RegexQuery::from_pattern(&re, field).map_err(|e| Error::illegal_argument(e.to_string()))?;
+        let q = RegexQuery::from_pattern(&re, field)
+            .map_err(|e| Error::illegal_argument(e.to_string()))?;
         return Ok(constant(Box::new(q), t.boost));
     }
     match info.ty {
         FieldType::Text | FieldType::Keyword => {
             let term = Term::from_field_text(field, &t.value.as_text());
-            Ok(bm25(ctx, info, Box::new(TTermQuery::new(term, IndexRecordOption::WithFreqs)), t.boost))
+            Ok(bm25(
+                ctx,
+                info,
+                Box::new(TTermQuery::new(term, IndexRecordOption::WithFreqs)),
+                t.boost,
+            ))
         }
         _ => match typed_term(info, field, &t.value, ctx.now_ms)? {
-            Some(term) => Ok(constant(Box::new(TTermQuery::new(term, IndexRecordOption::Basic)), t.boost)),
+            Some(term) => Ok(constant(
+                Box::new(TTermQuery::new(term, IndexRecordOption::Basic)),
+                t.boost,
+            )),
             None => Ok(none()),
         },
     }
@@ -423,10 +539,16 @@ fn compile_term(ctx: &CompileCtx, t: &TermQuery) -> Result<Q> {
 
 fn compile_terms(ctx: &CompileCtx, t: &TermsQuery) -> Result<Q> {
     if t.field == "_id" {
-        let terms: Vec<Term> = t.values.iter().map(|v| Term::from_field_text(ctx.table.id, &v.as_text())).collect();
+        let terms: Vec<Term> = t
+            .values
+            .iter()
+            .map(|v| Term::from_field_text(ctx.table.id, &v.as_text()))
+            .collect();
         return Ok(constant(Box::new(TermSetQuery::new(terms)), t.boost));
     }
-    let Some((info, field)) = field_or_none(ctx, &t.field) else { return Ok(none()) };
+    let Some((info, field)) = field_or_none(ctx, &t.field) else {
+        return Ok(none());
+    };
     let mut terms = Vec::new();
     for v in &t.values {
         if let Some(term) = typed_term(info, field, v, ctx.now_ms)? {
@@ -443,7 +565,9 @@ fn compile_prefix(ctx: &CompileCtx, p: &PrefixQuery) -> Result<Q> {
     let field = if p.field == "_id" {
         ctx.table.id
     } else {
-        let Some((info, field)) = field_or_none(ctx, &p.field) else { return Ok(none()) };
+        let Some((info, field)) = field_or_none(ctx, &p.field) else {
+            return Ok(none());
+        };
         if !matches!(info.ty, FieldType::Keyword | FieldType::Text) {
             return Err(query_shard_error(format!(
                 "Can only use prefix queries on keyword and text fields - not on [{}] which is of type [{}]",
@@ -453,13 +577,20 @@ fn compile_prefix(ctx: &CompileCtx, p: &PrefixQuery) -> Result<Q> {
         }
         field
     };
-    let re = format!("{}{}.*", if p.case_insensitive { "(?i)" } else { "" }, escape_regex(&p.value));
-    let q = RegexQuery::from_pattern(&re, field).map_err(|e| Error::illegal_argument(e.to_string()))?;
+    let re = format!(
+        "{}{}.*",
+        if p.case_insensitive { "(?i)" } else { "" },
+        escape_regex(&p.value)
+    );
+    let q =
+        RegexQuery::from_pattern(&re, field).map_err(|e| Error::illegal_argument(e.to_string()))?;
     Ok(constant(Box::new(q), p.boost))
 }
 
 fn compile_range(ctx: &CompileCtx, r: &RangeQuery) -> Result<Q> {
-    let Some((info, field)) = field_or_none(ctx, &r.field) else { return Ok(none()) };
+    let Some((info, field)) = field_or_none(ctx, &r.field) else {
+        return Ok(none());
+    };
     let (lower, upper): (Bound<Term>, Bound<Term>) = match info.ty {
         t if t.is_integer() => {
             let num = |v: &Scalar| -> Result<f64> {
@@ -495,13 +626,20 @@ fn compile_range(ctx: &CompileCtx, r: &RangeQuery) -> Result<Q> {
                 },
                 _ => Bound::Unbounded,
             };
-            (lower.map(|i| Term::from_field_i64(field, i)), upper.map(|i| Term::from_field_i64(field, i)))
+            (
+                lower.map(|i| Term::from_field_i64(field, i)),
+                upper.map(|i| Term::from_field_i64(field, i)),
+            )
         }
         t if t.is_date() => {
             let format = r.format.as_deref().or(info.format.as_deref());
             let resolve = |v: &Scalar, round| -> Result<i64> {
                 match v {
-                    Scalar::Int(i) if format.map(|f| f.contains("epoch_second")).unwrap_or(false) => Ok(i * 1000),
+                    Scalar::Int(i)
+                        if format.map(|f| f.contains("epoch_second")).unwrap_or(false) =>
+                    {
+                        Ok(i * 1000)
+                    }
                     Scalar::Int(i) => Ok(*i),
                     other => dates::resolve(&other.as_text(), format, ctx.now_ms, round),
                 }
@@ -516,12 +654,16 @@ fn compile_range(ctx: &CompileCtx, r: &RangeQuery) -> Result<Q> {
                 (None, Some(v)) => Bound::Excluded(resolve(v, Round::Down)?),
                 _ => Bound::Unbounded,
             };
-            (lower.map(|i| Term::from_field_i64(field, i)), upper.map(|i| Term::from_field_i64(field, i)))
+            (
+                lower.map(|i| Term::from_field_i64(field, i)),
+                upper.map(|i| Term::from_field_i64(field, i)),
+            )
         }
         _ => {
             let term = |v: &Scalar| -> Result<Term> {
-                typed_term(info, field, v, ctx.now_ms)?
-                    .ok_or_else(|| query_shard_error(format!("bad range bound for field [{}]", r.field)))
+                typed_term(info, field, v, ctx.now_ms)?.ok_or_else(|| {
+                    query_shard_error(format!("bad range bound for field [{}]", r.field))
+                })
             };
             let lower = match (&r.gte, &r.gt) {
                 (Some(v), _) => Bound::Included(term(v)?),
@@ -539,7 +681,10 @@ fn compile_range(ctx: &CompileCtx, r: &RangeQuery) -> Result<Q> {
     if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
         // ES: an open range matches documents that have the field.
         return Ok(constant(
-            Box::new(TTermQuery::new(Term::from_field_text(ctx.table.field_names, &info.path), IndexRecordOption::Basic)),
+            Box::new(TTermQuery::new(
+                Term::from_field_text(ctx.table.field_names, &info.path),
+                IndexRecordOption::Basic,
+            )),
             r.boost,
         ));
     }
@@ -580,10 +725,22 @@ fn compile_query_string(ctx: &CompileCtx, qs: &QueryStringQuery) -> Result<Q> {
             Some((f, v)) if !f.is_empty() && !f.starts_with('"') => (vec![f.to_string()], v),
             _ => (fields.clone(), body),
         };
-        let q = query_string_clause(ctx, &field_specs, value, qs.lenient || field_specs.iter().any(|f| f.contains('*')))?;
-        let next_is_and = tokens.get(i).map(|t| t == "AND" || t == "&&").unwrap_or(false);
+        let q = query_string_clause(
+            ctx,
+            &field_specs,
+            value,
+            qs.lenient || field_specs.iter().any(|f| f.contains('*')),
+        )?;
+        let next_is_and = tokens
+            .get(i)
+            .map(|t| t == "AND" || t == "&&")
+            .unwrap_or(false);
         let occur = occur_prefix.unwrap_or(
-            if qs.default_operator == Operator::And || pending_and || next_is_and { Occur::Must } else { Occur::Should },
+            if qs.default_operator == Operator::And || pending_and || next_is_and {
+                Occur::Must
+            } else {
+                Occur::Should
+            },
         );
         pending_and = false;
         groups.push((occur, q));
@@ -609,7 +766,12 @@ fn compile_query_string(ctx: &CompileCtx, qs: &QueryStringQuery) -> Result<Q> {
     Ok(boosted(Box::new(BooleanQuery::new(clauses)), qs.boost))
 }
 
-fn query_string_clause(ctx: &CompileCtx, field_specs: &[String], value: &str, lenient: bool) -> Result<Q> {
+fn query_string_clause(
+    ctx: &CompileCtx,
+    field_specs: &[String],
+    value: &str,
+    lenient: bool,
+) -> Result<Q> {
     let fields = expand_fields(ctx, field_specs);
     let mut per_field = Vec::new();
     for (f, boost) in fields {
@@ -633,14 +795,28 @@ fn query_string_clause(ctx: &CompileCtx, field_specs: &[String], value: &str, le
             };
             compile_range(ctx, &r)?
         } else if value.ends_with('*') && !value[..value.len() - 1].contains('*') {
-            let p = PrefixQuery { field: f.clone(), value: value[..value.len() - 1].to_lowercase(), case_insensitive: false, boost };
+            let p = PrefixQuery {
+                field: f.clone(),
+                value: value[..value.len() - 1].to_lowercase(),
+                case_insensitive: false,
+                boost,
+            };
             match compile_prefix(ctx, &p) {
                 Ok(q) => q,
                 Err(_) if lenient => continue,
                 Err(e) => return Err(e),
             }
         } else {
-            compile_match(ctx, &f, &Scalar::Str(value.to_string()), Operator::Or, None, boost, lenient, false)?
+            compile_match(
+                ctx,
+                &f,
+                &Scalar::Str(value.to_string()),
+                Operator::Or,
+                None,
+                boost,
+                lenient,
+                false,
+            )?
         };
         per_field.push(q);
     }
@@ -690,7 +866,10 @@ mod tests {
 
     #[test]
     fn qs_tokens() {
-        assert_eq!(tokenize_query_string("a:b \"c d\" e:[1 TO 5]"), vec!["a:b", "\"c d\"", "e:[1 TO 5]"]);
+        assert_eq!(
+            tokenize_query_string("a:b \"c d\" e:[1 TO 5]"),
+            vec!["a:b", "\"c d\"", "e:[1 TO 5]"]
+        );
     }
 
     #[test]

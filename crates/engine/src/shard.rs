@@ -25,7 +25,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tantivy::schema::{IndexRecordOption, Value as _};
-use tantivy::{DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, TERMINATED};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument,
+    Term, TERMINATED,
+};
 
 pub const PRIMARY_TERM: i64 = 1;
 
@@ -80,7 +83,10 @@ pub enum ShardOp {
         op_type: OpType,
         if_match: IfMatch,
     },
-    Delete { id: String, if_match: IfMatch },
+    Delete {
+        id: String,
+        if_match: IfMatch,
+    },
     Update(Box<UpdateRequest>),
 }
 
@@ -132,7 +138,9 @@ fn open_reader(index: &Index) -> Result<IndexReader> {
 fn open_writer(index: &Index, cfg: ShardConfig) -> Result<IndexWriter> {
     let threads = cfg.writer_threads.max(1);
     let memory = cfg.writer_memory.max(threads * 16_000_000);
-    index.writer_with_num_threads(threads, memory).map_err(tv_err)
+    index
+        .writer_with_num_threads(threads, memory)
+        .map_err(tv_err)
 }
 
 fn committed_seq(index: &Index) -> Result<i64> {
@@ -151,8 +159,9 @@ impl Shard {
         fields::validate_mapping(&meta.mapping)?;
         let tv_dir = dir.join("tantivy");
         std::fs::create_dir_all(&tv_dir).map_err(io_err("io_exception"))?;
-        let schema = fields::extend_schema(&fields::base_schema(), &meta.mapping, &mut meta.field_names)
-            .unwrap_or_else(fields::base_schema);
+        let schema =
+            fields::extend_schema(&fields::base_schema(), &meta.mapping, &mut meta.field_names)
+                .unwrap_or_else(fields::base_schema);
         let mut index = Index::create_in_dir(&tv_dir, schema).map_err(tv_err)?;
         index.set_tokenizers(analysis::tokenizer_manager());
         meta.save(dir)?;
@@ -170,10 +179,20 @@ impl Shard {
         Self::assemble(dir, index, meta, cfg, replay)
     }
 
-    fn assemble(dir: &Path, index: Index, meta: IndexMeta, cfg: ShardConfig, replay: Vec<WalOp>) -> Result<Shard> {
+    fn assemble(
+        dir: &Path,
+        index: Index,
+        meta: IndexMeta,
+        cfg: ShardConfig,
+        replay: Vec<WalOp>,
+    ) -> Result<Shard> {
         let (wal, _) = Wal::open(&dir.join("wal")).map_err(io_err("translog_exception"))?;
         let wal_sync = wal.sync_handle();
-        let table = Arc::new(FieldTable::build(&index.schema(), &meta.mapping, &meta.field_names));
+        let table = Arc::new(FieldTable::build(
+            &index.schema(),
+            &meta.mapping,
+            &meta.field_names,
+        ));
         let reader = open_reader(&index)?;
         let committed = committed_seq(&index)?;
         let mut writer = open_writer(&index, cfg)?;
@@ -182,7 +201,12 @@ impl Shard {
         for op in replay {
             max_seq = max_seq.max(op.seq_no());
             match op {
-                WalOp::Index { id, seq_no, version, source } => {
+                WalOp::Index {
+                    id,
+                    seq_no,
+                    version,
+                    source,
+                } => {
                     writer.delete_term(Term::from_field_text(table.id, &id));
                     let doc = serde_json::from_slice::<Value>(&source)
                         .ok()
@@ -207,7 +231,11 @@ impl Shard {
         }
         // Everything before is in a commit now: drop older log generations.
         wal.reset().map_err(io_err("translog_exception"))?;
-        let view = View { mapping: Arc::new(meta.mapping.clone()), table, reader };
+        let view = View {
+            mapping: Arc::new(meta.mapping.clone()),
+            table,
+            reader,
+        };
         Ok(Shard {
             name: meta.name.clone(),
             uuid: meta.uuid.clone(),
@@ -243,8 +271,16 @@ impl Shard {
         &self.dir
     }
 
-    pub fn mark_deleted(&self) {
+    /// Stops the index before its files are removed: no more refreshes, and the
+    /// writer (with its merge threads, which write files) is closed.
+    pub fn close_for_delete(&self) {
         self.deleted.store(true, Ordering::Release);
+        let mut w = self.write.lock();
+        if let Some(writer) = w.writer.take() {
+            if let Err(e) = writer.wait_merging_threads() {
+                tracing::warn!(index = %self.name, error = %e, "merge threads ended with an error");
+            }
+        }
     }
 
     pub fn is_deleted(&self) -> bool {
@@ -266,6 +302,9 @@ impl Shard {
     /// Merges `update` into the mapping; grows the tantivy schema if needed.
     pub fn put_mapping(&self, update: &Mapping) -> Result<()> {
         let mut w = self.write.lock();
+        if w.writer.is_none() {
+            return Err(Error::index_not_found(&self.name));
+        }
         let mut merged = w.meta.mapping.clone();
         merged.merge(update)?;
         fields::validate_mapping(&merged)?;
@@ -292,7 +331,8 @@ impl Shard {
             writer.wait_merging_threads().map_err(tv_err)?;
             let mut metas = w.index.load_metas().map_err(tv_err)?;
             metas.schema = schema;
-            let mut bytes = serde_json::to_vec_pretty(&metas).map_err(|e| Error::internal(e.to_string()))?;
+            let mut bytes =
+                serde_json::to_vec_pretty(&metas).map_err(|e| Error::internal(e.to_string()))?;
             bytes.push(b'\n');
             meta.save(&self.dir)?;
             crate::meta::write_atomic(&self.dir.join("tantivy"), "meta.json", &bytes)
@@ -302,12 +342,24 @@ impl Shard {
             w.writer = Some(open_writer(&index, self.cfg)?);
             let reader = open_reader(&index)?;
             w.index = index;
-            let table = Arc::new(FieldTable::build(&w.index.schema(), &meta.mapping, &meta.field_names));
-            *self.view.write() = Arc::new(View { mapping: Arc::new(meta.mapping.clone()), table, reader });
+            let table = Arc::new(FieldTable::build(
+                &w.index.schema(),
+                &meta.mapping,
+                &meta.field_names,
+            ));
+            *self.view.write() = Arc::new(View {
+                mapping: Arc::new(meta.mapping.clone()),
+                table,
+                reader,
+            });
         } else {
             meta.save(&self.dir)?;
             let old = self.view();
-            let table = Arc::new(FieldTable::build(&w.index.schema(), &meta.mapping, &meta.field_names));
+            let table = Arc::new(FieldTable::build(
+                &w.index.schema(),
+                &meta.mapping,
+                &meta.field_names,
+            ));
             *self.view.write() = Arc::new(View {
                 mapping: Arc::new(meta.mapping.clone()),
                 table,
@@ -342,7 +394,8 @@ impl Shard {
     /// index's `translog.durability` says.
     pub fn write(&self, ops: Vec<ShardOp>) -> Vec<Result<WriteResponse>> {
         // Dynamic mapping first, so every document is indexed with its fields mapped.
-        let mut results: Vec<Option<Result<WriteResponse>>> = (0..ops.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<WriteResponse>>> =
+            (0..ops.len()).map(|_| None).collect();
         let view = self.view();
         let mut grown: Option<Mapping> = None;
         for (i, op) in ops.iter().enumerate() {
@@ -356,9 +409,18 @@ impl Shard {
             }
         }
         let mut w = self.write.lock();
+        if w.writer.is_none() {
+            return ops
+                .iter()
+                .map(|_| Err(Error::index_not_found(&self.name)))
+                .collect();
+        }
         if let Some(m) = grown {
             let mut merged = w.meta.mapping.clone();
-            if let Err(e) = merged.merge(&m).and_then(|_| self.apply_mapping(&mut w, merged)) {
+            if let Err(e) = merged
+                .merge(&m)
+                .and_then(|_| self.apply_mapping(&mut w, merged))
+            {
                 return ops.iter().map(|_| Err(e.clone())).collect();
             }
         }
@@ -371,7 +433,15 @@ impl Shard {
             if results[i].is_some() {
                 continue;
             }
-            let r = self.prepare(&mut w, &view, &searcher, &mut pending, op, &mut wal_buf, &mut applied);
+            let r = self.prepare(
+                &mut w,
+                &view,
+                &searcher,
+                &mut pending,
+                op,
+                &mut wal_buf,
+                &mut applied,
+            );
             results[i] = Some(r);
         }
         let mut offset = 0;
@@ -380,7 +450,10 @@ impl Shard {
                 Ok(o) => offset = o,
                 Err(e) => {
                     // Nothing was handed to tantivy yet: fail every write of the batch.
-                    let err = Error::storage("translog_exception", format!("failed to write the translog: {e}"));
+                    let err = Error::storage(
+                        "translog_exception",
+                        format!("failed to write the translog: {e}"),
+                    );
                     w.next_seq -= applied.len() as i64;
                     return results
                         .into_iter()
@@ -413,18 +486,33 @@ impl Shard {
         drop(w);
         if offset > 0 && self.settings.read().durability == Durability::Request {
             if let Err(e) = self.wal_sync.sync_to(offset) {
-                let err = Error::storage("translog_exception", format!("failed to sync the translog: {e}"));
+                let err = Error::storage(
+                    "translog_exception",
+                    format!("failed to sync the translog: {e}"),
+                );
                 return results.into_iter().map(|_| Err(err.clone())).collect();
             }
         }
-        results.into_iter().map(|r| r.expect("every op has a result")).collect()
+        results
+            .into_iter()
+            .map(|r| r.expect("every op has a result"))
+            .collect()
     }
 
     pub fn sync_wal(&self) -> Result<()> {
-        self.wal_sync.sync_all().map_err(io_err("translog_exception"))
+        self.wal_sync
+            .sync_all()
+            .map_err(io_err("translog_exception"))
     }
 
-    fn current(&self, w: &WriteState, searcher: &Searcher, table: &FieldTable, pending: &HashMap<String, LiveEntry>, id: &str) -> Result<Option<Current>> {
+    fn current(
+        &self,
+        w: &WriteState,
+        searcher: &Searcher,
+        table: &FieldTable,
+        pending: &HashMap<String, LiveEntry>,
+        id: &str,
+    ) -> Result<Option<Current>> {
         if let Some(e) = pending.get(id).or_else(|| w.live.get(id)) {
             return Ok(Some(Current {
                 seq_no: e.seq_no,
@@ -437,12 +525,23 @@ impl Shard {
             None => Ok(None),
             Some(addr) => {
                 let (seq_no, version) = doc_versions(searcher, addr)?;
-                Ok(Some(Current { seq_no, version, source: None, deleted: false }))
+                Ok(Some(Current {
+                    seq_no,
+                    version,
+                    source: None,
+                    deleted: false,
+                }))
             }
         }
     }
 
-    fn load_source(&self, searcher: &Searcher, table: &FieldTable, id: &str, cur: &Current) -> Result<Option<Bytes>> {
+    fn load_source(
+        &self,
+        searcher: &Searcher,
+        table: &FieldTable,
+        id: &str,
+        cur: &Current,
+    ) -> Result<Option<Bytes>> {
         if cur.deleted {
             return Ok(None);
         }
@@ -468,7 +567,13 @@ impl Shard {
     ) -> Result<WriteResponse> {
         let table = &view.table;
         match op {
-            ShardOp::Index { id, source, doc, op_type, if_match } => {
+            ShardOp::Index {
+                id,
+                source,
+                doc,
+                op_type,
+                if_match,
+            } => {
                 let cur = self.current(w, searcher, table, pending, &id)?;
                 let live = cur.as_ref().filter(|c| !c.deleted);
                 if op_type == OpType::Create {
@@ -484,7 +589,17 @@ impl Shard {
                 check_if_match(&self.name, &self.uuid, &id, &if_match, live)?;
                 let mut tdoc = TantivyDocument::default();
                 build_document(table, &view.mapping, &id, &doc, &mut tdoc)?;
-                Ok(self.index_prepared(w, table, pending, wal_buf, applied, id, source, tdoc, cur.as_ref()))
+                Ok(self.index_prepared(
+                    w,
+                    table,
+                    pending,
+                    wal_buf,
+                    applied,
+                    id,
+                    source,
+                    tdoc,
+                    cur.as_ref(),
+                ))
             }
             ShardOp::Delete { id, if_match } => {
                 let cur = self.current(w, searcher, table, pending, &id)?;
@@ -496,8 +611,20 @@ impl Shard {
                     return Ok(self.response(&id, 1, seq_no, WriteResult::NotFound));
                 };
                 let version = c.version + 1;
-                WalOp::Delete { id: id.clone(), seq_no, version }.encode_into(wal_buf);
-                pending.insert(id.clone(), LiveEntry { seq_no, version, source: None });
+                WalOp::Delete {
+                    id: id.clone(),
+                    seq_no,
+                    version,
+                }
+                .encode_into(wal_buf);
+                pending.insert(
+                    id.clone(),
+                    LiveEntry {
+                        seq_no,
+                        version,
+                        source: None,
+                    },
+                );
                 applied.push((id.clone(), None, true));
                 Ok(self.response(&id, version, seq_no, WriteResult::Deleted))
             }
@@ -510,20 +637,29 @@ impl Shard {
                         let doc = match (&u.upsert, u.doc_as_upsert) {
                             (Some(up), _) => up.clone(),
                             (None, true) => u.doc.clone().unwrap_or(Value::Object(Map::new())),
-                            (None, false) => return Err(Error::document_missing(&self.name, &self.uuid, &u.id)),
+                            (None, false) => {
+                                return Err(Error::document_missing(&self.name, &self.uuid, &u.id))
+                            }
                         };
                         (doc, true)
                     }
                     Some(c) => {
-                        let bytes = self.load_source(searcher, table, &u.id, c)?.unwrap_or_default();
-                        let mut obj: Map<String, Value> = serde_json::from_slice(&bytes).unwrap_or_default();
+                        let bytes = self
+                            .load_source(searcher, table, &u.id, c)?
+                            .unwrap_or_default();
+                        let mut obj: Map<String, Value> =
+                            serde_json::from_slice(&bytes).unwrap_or_default();
                         let changed = match &u.doc {
                             Some(Value::Object(patch)) => source::merge(&mut obj, patch),
                             _ => false,
                         };
                         if !changed && u.detect_noop {
-                            let mut r = self.response(&u.id, c.version, c.seq_no, WriteResult::Noop);
-                            r.get = u.source.as_ref().map(|f| self.get_section(&u.id, c, &bytes, f));
+                            let mut r =
+                                self.response(&u.id, c.version, c.seq_no, WriteResult::Noop);
+                            r.get = u
+                                .source
+                                .as_ref()
+                                .map(|f| self.get_section(&u.id, c, &bytes, f));
                             return Ok(r);
                         }
                         (Value::Object(obj), false)
@@ -535,12 +671,27 @@ impl Shard {
                 let bytes = Bytes::from(Value::Object(doc.clone()).to_string());
                 let mut tdoc = TantivyDocument::default();
                 build_document(table, &view.mapping, &u.id, &doc, &mut tdoc)?;
-                let mut r = self.index_prepared(w, table, pending, wal_buf, applied, u.id.clone(), bytes.clone(), tdoc, cur.as_ref());
+                let mut r = self.index_prepared(
+                    w,
+                    table,
+                    pending,
+                    wal_buf,
+                    applied,
+                    u.id.clone(),
+                    bytes.clone(),
+                    tdoc,
+                    cur.as_ref(),
+                );
                 if created {
                     r.result = WriteResult::Created;
                 }
                 if let Some(f) = &u.source {
-                    let c = Current { seq_no: r._seq_no, version: r._version, source: None, deleted: false };
+                    let c = Current {
+                        seq_no: r._seq_no,
+                        version: r._version,
+                        source: None,
+                        deleted: false,
+                    };
                     r.get = Some(self.get_section(&u.id, &c, &bytes, f));
                 }
                 Ok(r)
@@ -548,7 +699,13 @@ impl Shard {
         }
     }
 
-    fn get_section(&self, id: &str, c: &Current, bytes: &[u8], filter: &SourceFilter) -> GetResponse {
+    fn get_section(
+        &self,
+        id: &str,
+        c: &Current,
+        bytes: &[u8],
+        filter: &SourceFilter,
+    ) -> GetResponse {
         GetResponse {
             _index: self.name.clone(),
             _id: id.to_string(),
@@ -583,8 +740,21 @@ impl Shard {
             WriteResult::Created
         };
         add_internal(table, &mut tdoc, &id, &source, seq_no, version);
-        WalOp::Index { id: id.clone(), seq_no, version, source: source.to_vec() }.encode_into(wal_buf);
-        pending.insert(id.clone(), LiveEntry { seq_no, version, source: Some(source) });
+        WalOp::Index {
+            id: id.clone(),
+            seq_no,
+            version,
+            source: source.to_vec(),
+        }
+        .encode_into(wal_buf);
+        pending.insert(
+            id.clone(),
+            LiveEntry {
+                seq_no,
+                version,
+                source: Some(source),
+            },
+        );
         applied.push((id.clone(), Some(tdoc), existed));
         self.response(&id, version, seq_no, result)
     }
@@ -596,7 +766,11 @@ impl Shard {
             _version: version,
             result,
             forced_refresh: false,
-            _shards: if result == WriteResult::Noop { Shards::ok(0) } else { Shards::ok(1) },
+            _shards: if result == WriteResult::Noop {
+                Shards::ok(0)
+            } else {
+                Shards::ok(1)
+            },
             _seq_no: seq_no,
             _primary_term: PRIMARY_TERM,
             get: None,
@@ -641,7 +815,7 @@ impl Shard {
     pub fn refresh(&self) -> Result<()> {
         *self.last_refresh.lock() = Instant::now();
         let mut w = self.write.lock();
-        if !w.dirty {
+        if !w.dirty || w.writer.is_none() {
             return Ok(());
         }
         let seq = w.next_seq - 1;
@@ -664,7 +838,11 @@ impl Shard {
         let view = self.view();
         let searcher = view.reader.searcher();
         let docs = searcher.num_docs();
-        let max: u64 = searcher.segment_readers().iter().map(|s| s.max_doc() as u64).sum();
+        let max: u64 = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.max_doc() as u64)
+            .sum();
         let settings = self.settings();
         IndexStats {
             name: self.name.clone(),
@@ -685,14 +863,27 @@ fn commit(writer: &mut IndexWriter, max_seq: i64) -> Result<()> {
     Ok(())
 }
 
-fn add_internal(table: &FieldTable, doc: &mut TantivyDocument, id: &str, source: &[u8], seq_no: i64, version: i64) {
+fn add_internal(
+    table: &FieldTable,
+    doc: &mut TantivyDocument,
+    id: &str,
+    source: &[u8],
+    seq_no: i64,
+    version: i64,
+) {
     doc.add_text(table.id, id);
     doc.add_bytes(table.source, source);
     doc.add_i64(table.seq_no, seq_no);
     doc.add_i64(table.version, version);
 }
 
-fn check_if_match(index: &str, uuid: &str, id: &str, m: &IfMatch, cur: Option<&Current>) -> Result<()> {
+fn check_if_match(
+    index: &str,
+    uuid: &str,
+    id: &str,
+    m: &IfMatch,
+    cur: Option<&Current>,
+) -> Result<()> {
     let (Some(seq), term) = (m.if_seq_no, m.if_primary_term) else {
         return Ok(());
     };
@@ -743,8 +934,16 @@ pub fn find_doc(searcher: &Searcher, table: &FieldTable, id: &str) -> Result<Opt
 pub fn doc_versions(searcher: &Searcher, addr: DocAddress) -> Result<(i64, i64)> {
     let seg = searcher.segment_reader(addr.segment_ord);
     let ff = seg.fast_fields();
-    let seq = ff.i64(fields::SEQ_NO).map_err(tv_err)?.first(addr.doc_id).unwrap_or(0);
-    let version = ff.i64(fields::VERSION).map_err(tv_err)?.first(addr.doc_id).unwrap_or(1);
+    let seq = ff
+        .i64(fields::SEQ_NO)
+        .map_err(tv_err)?
+        .first(addr.doc_id)
+        .unwrap_or(0);
+    let version = ff
+        .i64(fields::VERSION)
+        .map_err(tv_err)?
+        .first(addr.doc_id)
+        .unwrap_or(1);
     Ok((seq, version))
 }
 

@@ -12,7 +12,9 @@ pub fn filter_source(bytes: &[u8], filter: &SourceFilter) -> Option<Box<RawValue
         SourceFilter::All => raw(bytes),
         SourceFilter::Filter { includes, excludes } => {
             let v: Value = serde_json::from_slice(bytes).ok()?;
-            let Value::Object(obj) = v else { return raw(bytes) };
+            let Value::Object(obj) = v else {
+                return raw(bytes);
+            };
             let filtered = filter_object(&obj, "", includes, excludes);
             RawValue::from_string(Value::Object(filtered).to_string()).ok()
         }
@@ -34,7 +36,11 @@ fn may_include(includes: &[String], path: &str) -> bool {
         || includes.iter().any(|p| {
             pattern_match(p, path)
                 || p.starts_with(&format!("{path}."))
-                || (p.contains('*') && pattern_match(p.split('.').next().unwrap_or(p), path.split('.').next().unwrap_or(path)))
+                || (p.contains('*')
+                    && pattern_match(
+                        p.split('.').next().unwrap_or(p),
+                        path.split('.').next().unwrap_or(path),
+                    ))
         })
 }
 
@@ -61,10 +67,19 @@ fn excluded(excludes: &[String], path: &str) -> bool {
     excludes.iter().any(|p| pattern_match(p, path))
 }
 
-fn filter_object(obj: &Map<String, Value>, prefix: &str, inc: &[String], exc: &[String]) -> Map<String, Value> {
+fn filter_object(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    inc: &[String],
+    exc: &[String],
+) -> Map<String, Value> {
     let mut out = Map::new();
     for (k, v) in obj {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         if excluded(exc, &path) {
             continue;
         }
@@ -73,7 +88,12 @@ fn filter_object(obj: &Map<String, Value>, prefix: &str, inc: &[String], exc: &[
                 if included(inc, &path) && exc.is_empty() {
                     out.insert(k.clone(), v.clone());
                 } else if may_include(inc, &path) {
-                    let sub = filter_object(inner, &path, if included(inc, &path) { &[] } else { inc }, exc);
+                    let sub = filter_object(
+                        inner,
+                        &path,
+                        if included(inc, &path) { &[] } else { inc },
+                        exc,
+                    );
                     if !sub.is_empty() || (included(inc, &path) && inner.is_empty()) {
                         out.insert(k.clone(), Value::Object(sub));
                     }
@@ -145,9 +165,18 @@ mod tests {
         assert_eq!(f(src.clone(), &["a"], &[]), json!({"a": 1}));
         assert_eq!(f(src.clone(), &["b.c"], &[]), json!({"b": {"c": 2}}));
         assert_eq!(f(src.clone(), &["b"], &[]), json!({"b": {"c": 2, "d": 3}}));
-        assert_eq!(f(src.clone(), &["b.*"], &[]), json!({"b": {"c": 2, "d": 3}}));
-        assert_eq!(f(src.clone(), &[], &["b"]), json!({"a": 1, "e": [{"f": 1, "g": 2}]}));
-        assert_eq!(f(src.clone(), &[], &["b.d", "e.g"]), json!({"a": 1, "b": {"c": 2}, "e": [{"f": 1}]}));
+        assert_eq!(
+            f(src.clone(), &["b.*"], &[]),
+            json!({"b": {"c": 2, "d": 3}})
+        );
+        assert_eq!(
+            f(src.clone(), &[], &["b"]),
+            json!({"a": 1, "e": [{"f": 1, "g": 2}]})
+        );
+        assert_eq!(
+            f(src.clone(), &[], &["b.d", "e.g"]),
+            json!({"a": 1, "b": {"c": 2}, "e": [{"f": 1}]})
+        );
         assert_eq!(f(src, &["e.f"], &[]), json!({"e": [{"f": 1}]}));
     }
 
@@ -155,7 +184,10 @@ mod tests {
     fn merging() {
         let mut t = json!({"a": 1, "o": {"x": 1}}).as_object().unwrap().clone();
         assert!(merge(&mut t, json!({"o": {"y": 2}}).as_object().unwrap()));
-        assert_eq!(Value::Object(t.clone()), json!({"a": 1, "o": {"x": 1, "y": 2}}));
+        assert_eq!(
+            Value::Object(t.clone()),
+            json!({"a": 1, "o": {"x": 1, "y": 2}})
+        );
         assert!(!merge(&mut t, json!({"a": 1}).as_object().unwrap()));
     }
 }

@@ -17,8 +17,17 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WalOp {
-    Index { id: String, seq_no: i64, version: i64, source: Vec<u8> },
-    Delete { id: String, seq_no: i64, version: i64 },
+    Index {
+        id: String,
+        seq_no: i64,
+        version: i64,
+        source: Vec<u8>,
+    },
+    Delete {
+        id: String,
+        seq_no: i64,
+        version: i64,
+    },
 }
 
 impl WalOp {
@@ -30,8 +39,17 @@ impl WalOp {
 
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         let (op, id, seq_no, version, source): (u8, &str, i64, i64, &[u8]) = match self {
-            WalOp::Index { id, seq_no, version, source } => (1, id, *seq_no, *version, source),
-            WalOp::Delete { id, seq_no, version } => (2, id, *seq_no, *version, &[]),
+            WalOp::Index {
+                id,
+                seq_no,
+                version,
+                source,
+            } => (1, id, *seq_no, *version, source),
+            WalOp::Delete {
+                id,
+                seq_no,
+                version,
+            } => (2, id, *seq_no, *version, &[]),
         };
         let len = 1 + 8 + 8 + 4 + id.len() + source.len();
         let start = out.len();
@@ -55,8 +73,17 @@ impl WalOp {
         let id = String::from_utf8(payload.get(21..21 + id_len)?.to_vec()).ok()?;
         let rest = payload.get(21 + id_len..)?;
         match op {
-            1 => Some(WalOp::Index { id, seq_no, version, source: rest.to_vec() }),
-            2 => Some(WalOp::Delete { id, seq_no, version }),
+            1 => Some(WalOp::Index {
+                id,
+                seq_no,
+                version,
+                source: rest.to_vec(),
+            }),
+            2 => Some(WalOp::Delete {
+                id,
+                seq_no,
+                version,
+            }),
             _ => None,
         }
     }
@@ -70,7 +97,9 @@ pub fn decode_all(data: &[u8]) -> (Vec<WalOp>, usize) {
     while pos + 8 <= data.len() {
         let len = u32::from_le_bytes(data[pos..pos + 4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().expect("4 bytes"));
-        let Some(payload) = data.get(pos + 8..pos + 8 + len) else { break };
+        let Some(payload) = data.get(pos + 8..pos + 8 + len) else {
+            break;
+        };
         if crc32fast::hash(payload) != crc {
             break;
         }
@@ -126,7 +155,10 @@ fn generations(dir: &Path) -> std::io::Result<Vec<u64>> {
     let mut gens = Vec::new();
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name().to_string_lossy().to_string();
-        if let Some(g) = name.strip_prefix("translog-").and_then(|s| s.strip_suffix(".tlog")) {
+        if let Some(g) = name
+            .strip_prefix("translog-")
+            .and_then(|s| s.strip_suffix(".tlog"))
+        {
             if let Ok(g) = g.parse() {
                 gens.push(g);
             }
@@ -155,11 +187,22 @@ impl Wal {
             written: AtomicU64::new(0),
             synced: Mutex::new(0),
         });
-        Ok((Wal { dir: dir.to_path_buf(), file, generation, sync }, ops))
+        Ok((
+            Wal {
+                dir: dir.to_path_buf(),
+                file,
+                generation,
+                sync,
+            },
+            ops,
+        ))
     }
 
     fn create_gen(dir: &Path, generation: u64) -> std::io::Result<File> {
-        let file = OpenOptions::new().create(true).append(true).open(gen_path(dir, generation))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(gen_path(dir, generation))?;
         File::open(dir)?.sync_all()?;
         Ok(file)
     }
@@ -171,7 +214,11 @@ impl Wal {
     /// Appends encoded records; returns the offset a writer must see synced.
     pub fn append(&mut self, encoded: &[u8]) -> std::io::Result<u64> {
         self.file.write_all(encoded)?;
-        let end = self.sync.written.fetch_add(encoded.len() as u64, Ordering::AcqRel) + encoded.len() as u64;
+        let end = self
+            .sync
+            .written
+            .fetch_add(encoded.len() as u64, Ordering::AcqRel)
+            + encoded.len() as u64;
         Ok(end)
     }
 
@@ -207,8 +254,19 @@ mod tests {
             let (mut wal, ops) = Wal::open(dir.path()).unwrap();
             assert!(ops.is_empty());
             let mut buf = Vec::new();
-            WalOp::Index { id: "a".into(), seq_no: 0, version: 1, source: b"{\"x\":1}".to_vec() }.encode_into(&mut buf);
-            WalOp::Delete { id: "a".into(), seq_no: 1, version: 2 }.encode_into(&mut buf);
+            WalOp::Index {
+                id: "a".into(),
+                seq_no: 0,
+                version: 1,
+                source: b"{\"x\":1}".to_vec(),
+            }
+            .encode_into(&mut buf);
+            WalOp::Delete {
+                id: "a".into(),
+                seq_no: 1,
+                version: 2,
+            }
+            .encode_into(&mut buf);
             let end = wal.append(&buf).unwrap();
             wal.sync_handle().sync_to(end).unwrap();
             // A torn record at the end.
@@ -216,7 +274,14 @@ mod tests {
         }
         let (_wal, ops) = Wal::open(dir.path()).unwrap();
         assert_eq!(ops.len(), 2);
-        assert_eq!(ops[1], WalOp::Delete { id: "a".into(), seq_no: 1, version: 2 });
+        assert_eq!(
+            ops[1],
+            WalOp::Delete {
+                id: "a".into(),
+                seq_no: 1,
+                version: 2
+            }
+        );
     }
 
     #[test]
@@ -224,7 +289,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut wal, _) = Wal::open(dir.path()).unwrap();
         let mut buf = Vec::new();
-        WalOp::Delete { id: "a".into(), seq_no: 0, version: 1 }.encode_into(&mut buf);
+        WalOp::Delete {
+            id: "a".into(),
+            seq_no: 0,
+            version: 1,
+        }
+        .encode_into(&mut buf);
         wal.append(&buf).unwrap();
         wal.reset().unwrap();
         drop(wal);

@@ -61,9 +61,8 @@ pub(crate) fn parse_constant_score(v: &Value) -> Result<ConstantScoreQuery> {
             _ => return Err(unsupported("constant_score", k)),
         }
     }
-    let filter = filter.ok_or_else(|| {
-        Error::parsing("[constant_score] requires a 'filter' element")
-    })?;
+    let filter =
+        filter.ok_or_else(|| Error::parsing("[constant_score] requires a 'filter' element"))?;
     Ok(ConstantScoreQuery {
         filter: Box::new(filter),
         boost,

@@ -1,7 +1,9 @@
 //! Full-text clauses: `match`, `match_phrase`, `multi_match`, and `query_string`
 //! (the simple `field:value` subset that the URI `q=` form needs).
 
-use super::util::{as_bool, as_f32, as_string, as_u32, expect_object, one_field, unsupported, Scalar};
+use super::util::{
+    as_bool, as_f32, as_string, as_u32, expect_object, one_field, unsupported, Scalar,
+};
 use crate::error::{Error, Result};
 use serde_json::Value;
 
@@ -14,7 +16,10 @@ pub enum Operator {
 
 impl Operator {
     fn parse(clause: &str, v: &Value) -> Result<Operator> {
-        match as_string(clause, "operator", v)?.to_ascii_lowercase().as_str() {
+        match as_string(clause, "operator", v)?
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "or" => Ok(Operator::Or),
             "and" => Ok(Operator::And),
             other => Err(Error::illegal_argument(format!(
@@ -31,7 +36,11 @@ pub struct MinimumShouldMatch(pub String);
 
 impl MinimumShouldMatch {
     pub(crate) fn parse(clause: &str, v: &Value) -> Result<Self> {
-        Ok(MinimumShouldMatch(as_string(clause, "minimum_should_match", v)?))
+        Ok(MinimumShouldMatch(as_string(
+            clause,
+            "minimum_should_match",
+            v,
+        )?))
     }
 
     /// How many of `optional` clauses must match, as Lucene's `Queries.calculateMinShouldMatch`.
@@ -158,15 +167,27 @@ pub(crate) fn parse_match(v: &Value) -> Result<MatchQuery> {
                     "analyzer" => q.analyzer = Some(as_string("match", k, val)?),
                     "lenient" => q.lenient = as_bool("match", k, val)?,
                     "zero_terms_query" => {
-                        q.zero_terms_query_all = as_string("match", k, val)?.eq_ignore_ascii_case("all")
+                        q.zero_terms_query_all =
+                            as_string("match", k, val)?.eq_ignore_ascii_case("all")
                     }
-                    "fuzziness" | "prefix_length" | "max_expansions" | "fuzzy_transpositions"
-                    | "auto_generate_synonyms_phrase_query" | "cutoff_frequency" | "_name" => {}
-                    _ => return Err(Error::parsing(format!("[match] query does not support [{k}]"))),
+                    "fuzziness"
+                    | "prefix_length"
+                    | "max_expansions"
+                    | "fuzzy_transpositions"
+                    | "auto_generate_synonyms_phrase_query"
+                    | "cutoff_frequency"
+                    | "_name" => {}
+                    _ => {
+                        return Err(Error::parsing(format!(
+                            "[match] query does not support [{k}]"
+                        )))
+                    }
                 }
             }
             q.query = query.ok_or_else(|| {
-                Error::parsing(format!("No text specified for text query on field [{field}]"))
+                Error::parsing(format!(
+                    "No text specified for text query on field [{field}]"
+                ))
             })?;
         }
         Value::Array(_) => {
@@ -206,7 +227,9 @@ pub(crate) fn parse_match_phrase(v: &Value) -> Result<MatchPhraseQuery> {
                 }
             }
             q.query = query.ok_or_else(|| {
-                Error::parsing(format!("No text specified for text query on field [{field}]"))
+                Error::parsing(format!(
+                    "No text specified for text query on field [{field}]"
+                ))
             })?;
         }
         other => q.query = as_string("match_phrase", "query", other)?,
@@ -262,8 +285,14 @@ pub(crate) fn parse_multi_match(v: &Value) -> Result<MultiMatchQuery> {
             "boost" => q.boost = as_f32("multi_match", k, val)?,
             "slop" => q.slop = as_u32("multi_match", k, val)?,
             "lenient" => q.lenient = as_bool("multi_match", k, val)?,
-            "analyzer" | "fuzziness" | "prefix_length" | "max_expansions" | "zero_terms_query"
-            | "auto_generate_synonyms_phrase_query" | "fuzzy_transpositions" | "_name" => {}
+            "analyzer"
+            | "fuzziness"
+            | "prefix_length"
+            | "max_expansions"
+            | "zero_terms_query"
+            | "auto_generate_synonyms_phrase_query"
+            | "fuzzy_transpositions"
+            | "_name" => {}
             _ => return Err(unsupported("multi_match", k)),
         }
     }
@@ -298,7 +327,8 @@ pub(crate) fn parse_query_string(v: &Value) -> Result<QueryStringQuery> {
             _ => return Err(unsupported("query_string", k)),
         }
     }
-    q.query = query.ok_or_else(|| Error::parsing("[query_string] must be provided with a [query]"))?;
+    q.query =
+        query.ok_or_else(|| Error::parsing("[query_string] must be provided with a [query]"))?;
     Ok(q)
 }
 
@@ -310,7 +340,8 @@ mod tests {
 
     #[test]
     fn match_forms() {
-        let q = Query::parse(&json!({"match": {"d": {"query": "a b", "operator": "AND"}}})).unwrap();
+        let q =
+            Query::parse(&json!({"match": {"d": {"query": "a b", "operator": "AND"}}})).unwrap();
         match q {
             Query::Match(m) => {
                 assert_eq!(m.operator, Operator::And);
@@ -336,7 +367,8 @@ mod tests {
 
     #[test]
     fn multi_match_fields() {
-        let q = Query::parse(&json!({"multi_match": {"query": "x", "fields": ["a^2", "b"]}})).unwrap();
+        let q =
+            Query::parse(&json!({"multi_match": {"query": "x", "fields": ["a^2", "b"]}})).unwrap();
         assert!(matches!(q, Query::MultiMatch(ref m) if m.fields == vec!["a^2", "b"]));
     }
 }

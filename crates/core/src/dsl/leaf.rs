@@ -76,9 +76,7 @@ pub(crate) fn parse_term(v: &Value) -> Result<TermQuery> {
                     _ => return Err(unsupported("term", k)),
                 }
             }
-            q.value = value.ok_or_else(|| {
-                Error::illegal_argument("value cannot be null")
-            })?;
+            q.value = value.ok_or_else(|| Error::illegal_argument("value cannot be null"))?;
         }
         Value::Array(_) => {
             return Err(Error::parsing(
@@ -121,8 +119,8 @@ pub(crate) fn parse_terms(v: &Value) -> Result<TermsQuery> {
             },
         }
     }
-    let (field, items) =
-        field.ok_or_else(|| Error::parsing("[terms] query requires a field with an array of values"))?;
+    let (field, items) = field
+        .ok_or_else(|| Error::parsing("[terms] query requires a field with an array of values"))?;
     let values = items
         .iter()
         .map(|i| Scalar::from_json("terms", i))
@@ -204,7 +202,8 @@ pub(crate) fn parse_exists(v: &Value) -> Result<ExistsQuery> {
             _ => return Err(unsupported("exists", k)),
         }
     }
-    let field = field.ok_or_else(|| Error::illegal_argument("[exists] must be provided with a [field]"))?;
+    let field =
+        field.ok_or_else(|| Error::illegal_argument("[exists] must be provided with a [field]"))?;
     Ok(ExistsQuery { field, boost })
 }
 
@@ -290,8 +289,9 @@ mod tests {
 
     #[test]
     fn range_from_to_forms() {
-        let q = Query::parse(&json!({"range": {"n": {"from": 1, "to": 5, "include_upper": false}}}))
-            .unwrap();
+        let q =
+            Query::parse(&json!({"range": {"n": {"from": 1, "to": 5, "include_upper": false}}}))
+                .unwrap();
         match q {
             Query::Range(r) => {
                 assert_eq!(r.gte, Some(Scalar::Int(1)));

@@ -16,8 +16,8 @@ pub(crate) mod util;
 
 pub use compound::{BoolQuery, ConstantScoreQuery};
 pub use full_text::{
-    MatchPhraseQuery, MatchQuery, MinimumShouldMatch, MultiMatchQuery, MultiMatchType,
-    Operator, QueryStringQuery,
+    MatchPhraseQuery, MatchQuery, MinimumShouldMatch, MultiMatchQuery, MultiMatchType, Operator,
+    QueryStringQuery,
 };
 pub use leaf::{ExistsQuery, IdsQuery, PrefixQuery, RangeQuery, TermQuery, TermsQuery};
 pub use util::Scalar;
@@ -28,7 +28,9 @@ use serde_json::Value;
 /// A parsed query clause.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Query {
-    MatchAll { boost: f32 },
+    MatchAll {
+        boost: f32,
+    },
     MatchNone,
     Match(MatchQuery),
     MatchPhrase(MatchPhraseQuery),
@@ -43,18 +45,50 @@ pub enum Query {
     Bool(BoolQuery),
     ConstantScore(ConstantScoreQuery),
     /// A clause this version does not model; kept verbatim.
-    Other { name: String, body: Value },
+    Other {
+        name: String,
+        body: Value,
+    },
 }
 
 /// Clause names searchgate does not model but that Elasticsearch has: they parse to
 /// [`Query::Other`] (a gateway forwards them). Anything else is an unknown query.
 const KNOWN_UNMODELLED: &[&str] = &[
-    "wildcard", "regexp", "fuzzy", "nested", "has_child", "has_parent", "geo_distance",
-    "geo_bounding_box", "geo_shape", "geo_polygon", "function_score", "script_score",
-    "script", "dis_max", "boosting", "match_bool_prefix", "match_phrase_prefix",
-    "simple_query_string", "span_term", "span_near", "span_or", "span_not", "span_first",
-    "more_like_this", "percolate", "combined_fields", "intervals", "distance_feature",
-    "rank_feature", "pinned", "terms_set", "knn", "wrapper", "parent_id", "type",
+    "wildcard",
+    "regexp",
+    "fuzzy",
+    "nested",
+    "has_child",
+    "has_parent",
+    "geo_distance",
+    "geo_bounding_box",
+    "geo_shape",
+    "geo_polygon",
+    "function_score",
+    "script_score",
+    "script",
+    "dis_max",
+    "boosting",
+    "match_bool_prefix",
+    "match_phrase_prefix",
+    "simple_query_string",
+    "span_term",
+    "span_near",
+    "span_or",
+    "span_not",
+    "span_first",
+    "more_like_this",
+    "percolate",
+    "combined_fields",
+    "intervals",
+    "distance_feature",
+    "rank_feature",
+    "pinned",
+    "terms_set",
+    "knn",
+    "wrapper",
+    "parent_id",
+    "type",
 ];
 
 impl Query {
@@ -104,12 +138,13 @@ impl Query {
                 name: other.to_string(),
                 body: body.clone(),
             }),
-            other => Err(Error::parsing(format!("unknown query [{other}]"))
-                .caused_by(Error::new(
+            other => Err(
+                Error::parsing(format!("unknown query [{other}]")).caused_by(Error::new(
                     400,
                     "named_object_not_found_exception",
                     format!("[1:1] unknown field [{other}]"),
-                ))),
+                )),
+            ),
         }
     }
 
@@ -118,7 +153,13 @@ impl Query {
         f(self);
         match self {
             Query::Bool(b) => {
-                for q in b.must.iter().chain(&b.should).chain(&b.filter).chain(&b.must_not) {
+                for q in b
+                    .must
+                    .iter()
+                    .chain(&b.should)
+                    .chain(&b.filter)
+                    .chain(&b.must_not)
+                {
                     q.walk(f);
                 }
             }
@@ -175,7 +216,9 @@ mod tests {
 
     #[test]
     fn empty_clause_is_refused() {
-        assert_eq!(Query::parse(&json!({})).unwrap_err().reason, "query malformed, empty clause found");
+        assert_eq!(
+            Query::parse(&json!({})).unwrap_err().reason,
+            "query malformed, empty clause found"
+        );
     }
 }
-

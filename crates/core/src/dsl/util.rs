@@ -103,9 +103,9 @@ pub(crate) fn one_field<'a>(
 pub(crate) fn as_f32(clause: &str, key: &str, v: &Value) -> Result<f32> {
     match v {
         Value::Number(n) => Ok(n.as_f64().unwrap_or(1.0) as f32),
-        Value::String(s) => s.parse::<f32>().map_err(|_| {
-            Error::parsing(format!("[{clause}] failed to parse [{key}] value [{s}]"))
-        }),
+        Value::String(s) => s
+            .parse::<f32>()
+            .map_err(|_| Error::parsing(format!("[{clause}] failed to parse [{key}] value [{s}]"))),
         _ => Err(Error::parsing(format!(
             "[{clause}] [{key}] must be a number, found [{}]",
             token_name(v)
@@ -115,10 +115,12 @@ pub(crate) fn as_f32(clause: &str, key: &str, v: &Value) -> Result<f32> {
 
 pub(crate) fn as_u32(clause: &str, key: &str, v: &Value) -> Result<u32> {
     match v {
-        Value::Number(n) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32),
-        Value::String(s) => s.parse::<u32>().map_err(|_| {
-            Error::parsing(format!("[{clause}] failed to parse [{key}] value [{s}]"))
-        }),
+        Value::Number(n) if n.as_u64().is_some() => {
+            Ok(n.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32)
+        }
+        Value::String(s) => s
+            .parse::<u32>()
+            .map_err(|_| Error::parsing(format!("[{clause}] failed to parse [{key}] value [{s}]"))),
         _ => Err(Error::parsing(format!(
             "[{clause}] [{key}] must be a non-negative integer"
         ))),

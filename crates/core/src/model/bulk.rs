@@ -123,7 +123,10 @@ impl Serialize for BulkResponse {
         use serde::ser::SerializeMap;
         struct Item<'a>(BulkAction, &'a BulkItemResult);
         impl Serialize for Item<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry(self.0.name(), self.1)?;
                 m.end()
@@ -140,7 +143,10 @@ impl Serialize for BulkResponse {
 }
 
 fn action_error(line: usize, msg: impl Into<String>) -> Error {
-    Error::illegal_argument(format!("Malformed action/metadata line [{line}], {}", msg.into()))
+    Error::illegal_argument(format!(
+        "Malformed action/metadata line [{line}], {}",
+        msg.into()
+    ))
 }
 
 fn meta_string(v: &Value) -> Option<String> {
@@ -152,7 +158,11 @@ fn meta_string(v: &Value) -> Option<String> {
 }
 
 /// Parses an NDJSON bulk body. `default_index` comes from `/{index}/_bulk`.
-pub fn parse_bulk(body: &[u8], default_index: Option<&str>, refresh: Refresh) -> Result<BulkRequest> {
+pub fn parse_bulk(
+    body: &[u8],
+    default_index: Option<&str>,
+    refresh: Refresh,
+) -> Result<BulkRequest> {
     let mut items = Vec::new();
     let mut lines = body
         .split(|b| *b == b'\n')
@@ -161,7 +171,10 @@ pub fn parse_bulk(body: &[u8], default_index: Option<&str>, refresh: Refresh) ->
         .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
     while let Some((lineno, line)) = lines.next() {
         let action_val: Value = serde_json::from_slice(line).map_err(|e| {
-            action_error(lineno, format!("expected START_OBJECT but found a malformed line: {e}"))
+            action_error(
+                lineno,
+                format!("expected START_OBJECT but found a malformed line: {e}"),
+            )
         })?;
         let obj = action_val
             .as_object()
@@ -204,12 +217,15 @@ pub fn parse_bulk(body: &[u8], default_index: Option<&str>, refresh: Refresh) ->
                 }
             }
         }
-        let index = index.ok_or_else(|| {
-            Error::action_request_validation("index is missing")
-        })?;
+        let index = index.ok_or_else(|| Error::action_request_validation("index is missing"))?;
         if action == BulkAction::Delete {
             let id = id.ok_or_else(|| Error::action_request_validation("id is missing"))?;
-            items.push(BulkItem::Delete(DeleteRequest { index, id, if_match, refresh }));
+            items.push(BulkItem::Delete(DeleteRequest {
+                index,
+                id,
+                if_match,
+                refresh,
+            }));
             continue;
         }
         let (_, source) = lines.next().ok_or_else(|| {
@@ -226,7 +242,11 @@ pub fn parse_bulk(body: &[u8], default_index: Option<&str>, refresh: Refresh) ->
                     index,
                     id,
                     source: bytes::Bytes::copy_from_slice(source),
-                    op_type: if action == BulkAction::Create { OpType::Create } else { OpType::Index },
+                    op_type: if action == BulkAction::Create {
+                        OpType::Create
+                    } else {
+                        OpType::Index
+                    },
                     if_match,
                     refresh,
                 }))
@@ -246,7 +266,12 @@ pub fn parse_bulk(body: &[u8], default_index: Option<&str>, refresh: Refresh) ->
                     // parser reads the bodies up front; what it can parse but not run
                     // (a script here) fails only its item.
                     Err(error) if error.kind != "illegal_argument_exception" => return Err(error),
-                    Err(error) => items.push(BulkItem::Failed { action, index, id: Some(id), error }),
+                    Err(error) => items.push(BulkItem::Failed {
+                        action,
+                        index,
+                        id: Some(id),
+                        error,
+                    }),
                 }
             }
             BulkAction::Delete => unreachable!("handled above"),
@@ -266,8 +291,9 @@ pub fn parse_update_body(
     if_match: IfMatch,
     refresh: Refresh,
 ) -> Result<UpdateRequest> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::x_content_parse(format!("[1:1] failed to parse update request: {e}")))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        Error::x_content_parse(format!("[1:1] failed to parse update request: {e}"))
+    })?;
     let obj = v
         .as_object()
         .ok_or_else(|| Error::x_content_parse("[1:1] update request must be an object"))?;
@@ -322,7 +348,15 @@ mod tests {
         let body = b"{\"index\":{\"_index\":\"a\",\"_id\":\"1\"}}\n{\"x\":1}\n{\"delete\":{\"_index\":\"a\",\"_id\":\"2\"}}\n{\"create\":{\"_id\":\"3\"}}\n{\"y\":2}\n{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{\"x\":2}}\n";
         let r = parse_bulk(body, Some("a"), Refresh::False).unwrap();
         let actions: Vec<_> = r.items.iter().map(|i| i.action()).collect();
-        assert_eq!(actions, vec![BulkAction::Index, BulkAction::Delete, BulkAction::Create, BulkAction::Update]);
+        assert_eq!(
+            actions,
+            vec![
+                BulkAction::Index,
+                BulkAction::Delete,
+                BulkAction::Create,
+                BulkAction::Update
+            ]
+        );
     }
 
     #[test]
@@ -335,8 +369,18 @@ mod tests {
 
     #[test]
     fn unparsable_update_fails_all_script_fails_item() {
-        assert!(parse_bulk(b"{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}, broken\n", Some("a"), Refresh::False).is_err());
-        let r = parse_bulk(b"{\"update\":{\"_id\":\"1\"}}\n{\"script\":\"x\"}\n", Some("a"), Refresh::False).unwrap();
+        assert!(parse_bulk(
+            b"{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}, broken\n",
+            Some("a"),
+            Refresh::False
+        )
+        .is_err());
+        let r = parse_bulk(
+            b"{\"update\":{\"_id\":\"1\"}}\n{\"script\":\"x\"}\n",
+            Some("a"),
+            Refresh::False,
+        )
+        .unwrap();
         assert!(matches!(r.items[0], BulkItem::Failed { .. }));
     }
 }

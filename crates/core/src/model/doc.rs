@@ -1,7 +1,7 @@
 //! Single-document APIs: index, create, get, delete, update, mget.
 
-use super::{Refresh, Shards};
 use super::search::SourceFilter;
+use super::{Refresh, Shards};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;

@@ -18,7 +18,9 @@ pub fn validate_index_name(name: &str) -> Result<()> {
     }
     for c in ['\\', '/', '*', '?', '"', '<', '>', '|', ' ', ',', '#', ':'] {
         if name.contains(c) {
-            return bad(r#"must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?]"#);
+            return bad(
+                r#"must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?]"#,
+            );
         }
     }
     if name.starts_with('_') || name.starts_with('-') || name.starts_with('+') {
@@ -76,7 +78,11 @@ pub fn flatten_settings(v: &Value) -> Result<BTreeMap<String, Value>> {
         match v {
             Value::Object(o) => {
                 for (k, val) in o {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     walk(&key, val, out);
                 }
             }
@@ -166,8 +172,14 @@ impl IndexSettings {
     /// The flat settings, as `GET /{index}/_settings?flat_settings=true` shows them.
     pub fn to_flat(&self) -> BTreeMap<String, Value> {
         let mut m = self.other.clone();
-        m.insert("index.number_of_shards".into(), json!(self.number_of_shards.to_string()));
-        m.insert("index.number_of_replicas".into(), json!(self.number_of_replicas.to_string()));
+        m.insert(
+            "index.number_of_shards".into(),
+            json!(self.number_of_shards.to_string()),
+        );
+        m.insert(
+            "index.number_of_replicas".into(),
+            json!(self.number_of_replicas.to_string()),
+        );
         if self.refresh_interval != Some(Duration::from_secs(1)) {
             let v = match self.refresh_interval {
                 None => "-1".to_string(),
@@ -183,7 +195,10 @@ impl IndexSettings {
             );
         }
         if self.max_result_window != 10_000 {
-            m.insert("index.max_result_window".into(), json!(self.max_result_window.to_string()));
+            m.insert(
+                "index.max_result_window".into(),
+                json!(self.max_result_window.to_string()),
+            );
         }
         m
     }
@@ -263,7 +278,10 @@ impl IndexInfo {
         let mut settings = self.settings.to_nested();
         if let Some(idx) = settings.get_mut("index").and_then(Value::as_object_mut) {
             idx.insert("uuid".into(), json!(self.uuid));
-            idx.insert("creation_date".into(), json!(self.creation_date.to_string()));
+            idx.insert(
+                "creation_date".into(),
+                json!(self.creation_date.to_string()),
+            );
             idx.insert("provided_name".into(), json!(self.name));
             idx.insert("version".into(), json!({"created": "8512000"}));
         }

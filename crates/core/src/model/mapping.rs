@@ -29,7 +29,9 @@ impl Dynamic {
                     "Could not convert [dynamic] to boolean: [{other}]"
                 ))),
             },
-            _ => Err(Error::mapper_parsing("[dynamic] must be a boolean or \"strict\"")),
+            _ => Err(Error::mapper_parsing(
+                "[dynamic] must be a boolean or \"strict\"",
+            )),
         }
     }
 
@@ -122,7 +124,11 @@ impl FieldType {
     pub fn is_integer(self) -> bool {
         matches!(
             self,
-            FieldType::Long | FieldType::Integer | FieldType::Short | FieldType::Byte | FieldType::UnsignedLong
+            FieldType::Long
+                | FieldType::Integer
+                | FieldType::Short
+                | FieldType::Byte
+                | FieldType::UnsignedLong
         )
     }
 
@@ -199,8 +205,18 @@ impl FieldMapping {
                     "No handler for type [{t}] declared on field [{name}]"
                 ))
             })?,
-            Some(_) => return Err(Error::mapper_parsing(format!("[type] must be a string on field [{name}]"))),
-            None if obj.contains_key("properties") || obj.is_empty() || obj.contains_key("dynamic") || obj.contains_key("enabled") => FieldType::Object,
+            Some(_) => {
+                return Err(Error::mapper_parsing(format!(
+                    "[type] must be a string on field [{name}]"
+                )))
+            }
+            None if obj.contains_key("properties")
+                || obj.is_empty()
+                || obj.contains_key("dynamic")
+                || obj.contains_key("enabled") =>
+            {
+                FieldType::Object
+            }
             None => {
                 return Err(Error::mapper_parsing(format!(
                     "No type specified for field [{name}]"
@@ -219,7 +235,9 @@ impl FieldMapping {
                 }
                 "fields" => {
                     let subs = val.as_object().ok_or_else(|| {
-                        Error::mapper_parsing(format!("[fields] must be an object on field [{name}]"))
+                        Error::mapper_parsing(format!(
+                            "[fields] must be an object on field [{name}]"
+                        ))
                     })?;
                     for (sub, sv) in subs {
                         f.fields.insert(sub.clone(), FieldMapping::parse(sub, sv)?);
@@ -228,7 +246,9 @@ impl FieldMapping {
                 "format" => f.format = val.as_str().map(String::from),
                 "ignore_above" => {
                     f.ignore_above = Some(val.as_u64().ok_or_else(|| {
-                        Error::mapper_parsing(format!("[ignore_above] must be a number on field [{name}]"))
+                        Error::mapper_parsing(format!(
+                            "[ignore_above] must be a number on field [{name}]"
+                        ))
                     })? as u32)
                 }
                 "analyzer" => f.analyzer = val.as_str().map(String::from),
@@ -238,11 +258,28 @@ impl FieldMapping {
                 "null_value" => f.null_value = Some(val.clone()),
                 "dynamic" => f.dynamic = Some(Dynamic::parse(val)?),
                 "enabled" => f.enabled = val.as_bool().unwrap_or(true),
-                "store" | "norms" | "boost" | "coerce" | "ignore_malformed" | "scaling_factor"
-                | "index_options" | "position_increment_gap" | "similarity" | "term_vector"
-                | "copy_to" | "eager_global_ordinals" | "normalizer" | "fielddata"
-                | "meta" | "locale" | "split_queries_on_whitespace" | "index_prefixes"
-                | "index_phrases" | "search_quote_analyzer" | "ignore_z_value" | "time_series_dimension" => {
+                "store"
+                | "norms"
+                | "boost"
+                | "coerce"
+                | "ignore_malformed"
+                | "scaling_factor"
+                | "index_options"
+                | "position_increment_gap"
+                | "similarity"
+                | "term_vector"
+                | "copy_to"
+                | "eager_global_ordinals"
+                | "normalizer"
+                | "fielddata"
+                | "meta"
+                | "locale"
+                | "split_queries_on_whitespace"
+                | "index_prefixes"
+                | "index_phrases"
+                | "search_quote_analyzer"
+                | "ignore_z_value"
+                | "time_series_dimension" => {
                     f.other.insert(k.clone(), val.clone());
                 }
                 _ => return Err(unknown_param(k, name, ty)),
@@ -287,8 +324,11 @@ impl FieldMapping {
             m.insert(k.clone(), v.clone());
         }
         if !self.fields.is_empty() {
-            let subs: Map<String, Value> =
-                self.fields.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+            let subs: Map<String, Value> = self
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect();
             m.insert("fields".into(), Value::Object(subs));
         }
         if !self.properties.is_empty() {
@@ -331,7 +371,11 @@ fn merge_maps(
     new: &BTreeMap<String, FieldMapping>,
 ) -> Result<()> {
     for (k, v) in new {
-        let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let sub = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
         match old.get_mut(k) {
             Some(existing) => existing.merge(&sub, v)?,
             None => {
@@ -349,7 +393,9 @@ pub fn parse_properties(v: &Value) -> Result<BTreeMap<String, FieldMapping>> {
     let mut out = BTreeMap::new();
     for (k, fv) in obj {
         if k.is_empty() {
-            return Err(Error::mapper_parsing("field name cannot be an empty string"));
+            return Err(Error::mapper_parsing(
+                "field name cannot be an empty string",
+            ));
         }
         // Dotted names in a mapping are object paths: `a.b` is `a: {properties: {b}}`.
         let parts: Vec<&str> = k.split('.').collect();
@@ -371,7 +417,12 @@ pub fn parse_properties(v: &Value) -> Result<BTreeMap<String, FieldMapping>> {
 }
 
 pub fn properties_json(props: &BTreeMap<String, FieldMapping>) -> Value {
-    Value::Object(props.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    Value::Object(
+        props
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
 }
 
 /// The mapping of an index.
@@ -398,7 +449,11 @@ impl Mapping {
         let obj = match v {
             Value::Object(o) => o,
             Value::Null => return Ok(m),
-            _ => return Err(Error::mapper_parsing("Expected map for property [mappings]")),
+            _ => {
+                return Err(Error::mapper_parsing(
+                    "Expected map for property [mappings]",
+                ))
+            }
         };
         // Accept the legacy `{"_doc": {...}}` wrapper.
         let obj = match (obj.len(), obj.get("_doc")) {
@@ -411,8 +466,13 @@ impl Mapping {
                 "dynamic" => m.dynamic = Dynamic::parse(val)?,
                 "date_detection" => m.date_detection = val.as_bool().unwrap_or(true),
                 "numeric_detection" => m.numeric_detection = val.as_bool().unwrap_or(false),
-                "_meta" | "dynamic_templates" | "_source" | "_routing" | "dynamic_date_formats"
-                | "_field_names" | "runtime" => {
+                "_meta"
+                | "dynamic_templates"
+                | "_source"
+                | "_routing"
+                | "dynamic_date_formats"
+                | "_field_names"
+                | "runtime" => {
                     m.other.insert(k.clone(), val.clone());
                 }
                 _ => {
@@ -501,14 +561,18 @@ mod tests {
     fn unknown_type_and_param() {
         let e = Mapping::parse(&json!({"properties": {"a": {"type": "nope"}}})).unwrap_err();
         assert_eq!(e.kind, "mapper_parsing_exception");
-        let e = Mapping::parse(&json!({"properties": {"a": {"type": "long", "bogus": 1}}})).unwrap_err();
+        let e = Mapping::parse(&json!({"properties": {"a": {"type": "long", "bogus": 1}}}))
+            .unwrap_err();
         assert!(e.reason.contains("unknown parameter [bogus]"));
     }
 
     #[test]
     fn merge_refuses_type_change() {
         let mut a = Mapping::parse(&json!({"properties": {"a": {"type": "long"}}})).unwrap();
-        let b = Mapping::parse(&json!({"properties": {"a": {"type": "text"}, "b": {"type": "keyword"}}})).unwrap();
+        let b = Mapping::parse(
+            &json!({"properties": {"a": {"type": "text"}, "b": {"type": "keyword"}}}),
+        )
+        .unwrap();
         assert!(a.merge(&b).is_err());
         let c = Mapping::parse(&json!({"properties": {"b": {"type": "keyword"}}})).unwrap();
         a.merge(&c).unwrap();

@@ -29,10 +29,20 @@ pub struct Shards {
 
 impl Shards {
     pub fn ok(n: u32) -> Self {
-        Shards { total: n, successful: n, skipped: None, failed: 0 }
+        Shards {
+            total: n,
+            successful: n,
+            skipped: None,
+            failed: 0,
+        }
     }
     pub fn ok_search(n: u32) -> Self {
-        Shards { total: n, successful: n, skipped: Some(0), failed: 0 }
+        Shards {
+            total: n,
+            successful: n,
+            skipped: Some(0),
+            failed: 0,
+        }
     }
 }
 

@@ -43,8 +43,12 @@ pub enum Missing {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortSpec {
-    Score { order: Order },
-    Doc { order: Order },
+    Score {
+        order: Order,
+    },
+    Doc {
+        order: Order,
+    },
     Field {
         field: String,
         order: Order,
@@ -119,7 +123,9 @@ impl SourceFilter {
                     Ok(SourceFilter::Filter { includes, excludes })
                 }
             }
-            _ => Err(Error::parsing("[_source] must be a boolean, string, array or object")),
+            _ => Err(Error::parsing(
+                "[_source] must be a boolean, string, array or object",
+            )),
         }
     }
 
@@ -130,7 +136,11 @@ impl SourceFilter {
         excludes: Option<&str>,
     ) -> SourceFilter {
         let split = |s: &str| -> Vec<String> {
-            s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
+            s.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
         };
         let mut inc = vec![];
         match source {
@@ -145,7 +155,10 @@ impl SourceFilter {
         if inc.is_empty() && exc.is_empty() {
             SourceFilter::All
         } else {
-            SourceFilter::Filter { includes: inc, excludes: exc }
+            SourceFilter::Filter {
+                includes: inc,
+                excludes: exc,
+            }
         }
     }
 }
@@ -239,7 +252,11 @@ impl SearchBody {
         let obj = match v {
             Value::Object(o) => o,
             Value::Null => return Ok(SearchBody::default()),
-            _ => return Err(Error::parsing("request body or source parameter is required")),
+            _ => {
+                return Err(Error::parsing(
+                    "request body or source parameter is required",
+                ))
+            }
         };
         let mut b = SearchBody::default();
         for (k, val) in obj {
@@ -252,9 +269,11 @@ impl SearchBody {
                 "track_total_hits" => b.track_total_hits = parse_track_total_hits(val)?,
                 "track_scores" => b.track_scores = as_bool("track_scores", k, val)?,
                 "min_score" => {
-                    b.min_score = Some(val.as_f64().ok_or_else(|| {
-                        Error::parsing("[min_score] must be a number")
-                    })? as f32)
+                    b.min_score = Some(
+                        val.as_f64()
+                            .ok_or_else(|| Error::parsing("[min_score] must be a number"))?
+                            as f32,
+                    )
                 }
                 "post_filter" => b.post_filter = Some(Query::parse(val)?),
                 "search_after" => {
@@ -274,7 +293,9 @@ impl SearchBody {
                 }
                 "highlight" => b.highlight = Some(val.clone()),
                 "version" => b.version = as_bool("version", k, val)?,
-                "seq_no_primary_term" => b.seq_no_primary_term = as_bool("seq_no_primary_term", k, val)?,
+                "seq_no_primary_term" => {
+                    b.seq_no_primary_term = as_bool("seq_no_primary_term", k, val)?
+                }
                 "explain" => b.explain = as_bool("explain", k, val)?,
                 "timeout" => b.timeout = val.as_str().map(String::from),
                 "terminate_after" => b.terminate_after = Some(as_usize(k, val)? as u64),
@@ -309,12 +330,13 @@ fn parse_track_total_hits(v: &Value) -> Result<TrackTotalHits> {
         Value::String(s) => match s.as_str() {
             "true" => Ok(TrackTotalHits::UpTo(u64::MAX)),
             "false" => Ok(TrackTotalHits::Disabled),
-            n => n
-                .parse::<u64>()
-                .map(TrackTotalHits::UpTo)
-                .map_err(|_| Error::illegal_argument("[track_total_hits] must be a boolean or an integer")),
+            n => n.parse::<u64>().map(TrackTotalHits::UpTo).map_err(|_| {
+                Error::illegal_argument("[track_total_hits] must be a boolean or an integer")
+            }),
         },
-        _ => Err(Error::parsing("[track_total_hits] must be a boolean or an integer")),
+        _ => Err(Error::parsing(
+            "[track_total_hits] must be a boolean or an integer",
+        )),
     }
 }
 
@@ -353,11 +375,7 @@ fn sort_one(field: &str, params: Option<&Value>) -> Result<SortSpec> {
                     "mode" => mode = val.as_str().map(String::from),
                     "format" => format = val.as_str().map(String::from),
                     "numeric_type" | "nested" => {}
-                    _ => {
-                        return Err(Error::parsing(format!(
-                            "[field_sort] unknown field [{k}]"
-                        )))
-                    }
+                    _ => return Err(Error::parsing(format!("[field_sort] unknown field [{k}]"))),
                 }
             }
         }
@@ -369,8 +387,12 @@ fn sort_one(field: &str, params: Option<&Value>) -> Result<SortSpec> {
         }
     }
     Ok(match field {
-        "_score" => SortSpec::Score { order: order.unwrap_or(Order::Desc) },
-        "_doc" => SortSpec::Doc { order: order.unwrap_or(Order::Asc) },
+        "_score" => SortSpec::Score {
+            order: order.unwrap_or(Order::Desc),
+        },
+        "_doc" => SortSpec::Doc {
+            order: order.unwrap_or(Order::Asc),
+        },
         _ => SortSpec::Field {
             field: field.to_string(),
             order: order.unwrap_or(Order::Asc),
@@ -502,19 +524,26 @@ mod tests {
         let s = parse_sort(&json!(["_score", {"n": "desc"}, {"d": {"order": "asc", "missing": "_first", "unmapped_type": "long"}}])).unwrap();
         assert_eq!(s[0], SortSpec::Score { order: Order::Desc });
         assert!(matches!(&s[1], SortSpec::Field { field, order: Order::Desc, .. } if field == "n"));
-        assert!(matches!(&s[2], SortSpec::Field { missing: Missing::First, unmapped_type: Some(t), .. } if t == "long"));
+        assert!(
+            matches!(&s[2], SortSpec::Field { missing: Missing::First, unmapped_type: Some(t), .. } if t == "long")
+        );
         let p = parse_sort_param("a:desc,_doc").unwrap();
         assert_eq!(p.len(), 2);
     }
 
     #[test]
     fn source_forms() {
-        assert_eq!(SourceFilter::parse(&json!(false)).unwrap(), SourceFilter::None);
+        assert_eq!(
+            SourceFilter::parse(&json!(false)).unwrap(),
+            SourceFilter::None
+        );
         assert_eq!(
             SourceFilter::parse(&json!({"exclude_vectors": false})).unwrap(),
             SourceFilter::All
         );
-        assert!(matches!(SourceFilter::parse(&json!(["a", "b.*"])).unwrap(), SourceFilter::Filter { includes, .. } if includes.len() == 2));
+        assert!(
+            matches!(SourceFilter::parse(&json!(["a", "b.*"])).unwrap(), SourceFilter::Filter { includes, .. } if includes.len() == 2)
+        );
     }
 
     #[test]
