@@ -531,7 +531,7 @@ async fn index_lifecycle() {
         .es_error(400, "invalid_index_name_exception");
     t.json("PUT", "/x", json!({"nope": {}}))
         .await
-        .es_error(400, "parsing_exception");
+        .es_error(400, "parse_exception");
     t.call("PUT", "/x", &[], "{\"settings\": {")
         .await
         .es_error(400, "x_content_parse_exception");
