@@ -143,6 +143,12 @@ fn open_writer(index: &Index, cfg: ShardConfig) -> Result<IndexWriter> {
         .map_err(tv_err)
 }
 
+fn open_index(dir: &Path) -> Result<Index> {
+    let mut index = Index::open_in_dir(dir.join("tantivy")).map_err(tv_err)?;
+    index.set_tokenizers(analysis::tokenizer_manager());
+    Ok(index)
+}
+
 fn committed_seq(index: &Index) -> Result<i64> {
     let metas = index.load_metas().map_err(tv_err)?;
     Ok(metas
@@ -171,8 +177,7 @@ impl Shard {
     /// Opens an existing index, replaying its log past the last commit.
     pub fn open(dir: &Path, cfg: ShardConfig) -> Result<Shard> {
         let meta = IndexMeta::load(dir)?;
-        let mut index = Index::open_in_dir(dir.join("tantivy")).map_err(tv_err)?;
-        index.set_tokenizers(analysis::tokenizer_manager());
+        let index = open_index(dir)?;
         let committed = committed_seq(&index)?;
         let (_, ops) = Wal::open(&dir.join("wal")).map_err(io_err("translog_exception"))?;
         let replay: Vec<WalOp> = ops.into_iter().filter(|o| o.seq_no() > committed).collect();
@@ -320,7 +325,7 @@ impl Shard {
         let mut meta = w.meta.clone();
         meta.mapping = mapping;
         meta.field_names = names;
-        if let Some(schema) = new_schema {
+        let reader = if let Some(schema) = new_schema {
             // tantivy's schema is fixed per index: commit, close the writer, append
             // the new fields to the schema in meta.json, and reopen.
             let seq = w.next_seq - 1;
@@ -337,35 +342,24 @@ impl Shard {
             meta.save(&self.dir)?;
             crate::meta::write_atomic(&self.dir.join("tantivy"), "meta.json", &bytes)
                 .map_err(io_err("io_exception"))?;
-            let mut index = Index::open_in_dir(self.dir.join("tantivy")).map_err(tv_err)?;
-            index.set_tokenizers(analysis::tokenizer_manager());
+            let index = open_index(&self.dir)?;
             w.writer = Some(open_writer(&index, self.cfg)?);
-            let reader = open_reader(&index)?;
             w.index = index;
-            let table = Arc::new(FieldTable::build(
-                &w.index.schema(),
-                &meta.mapping,
-                &meta.field_names,
-            ));
-            *self.view.write() = Arc::new(View {
-                mapping: Arc::new(meta.mapping.clone()),
-                table,
-                reader,
-            });
+            open_reader(&w.index)?
         } else {
             meta.save(&self.dir)?;
-            let old = self.view();
-            let table = Arc::new(FieldTable::build(
-                &w.index.schema(),
-                &meta.mapping,
-                &meta.field_names,
-            ));
-            *self.view.write() = Arc::new(View {
-                mapping: Arc::new(meta.mapping.clone()),
-                table,
-                reader: old.reader.clone(),
-            });
-        }
+            self.view().reader.clone()
+        };
+        let table = Arc::new(FieldTable::build(
+            &w.index.schema(),
+            &meta.mapping,
+            &meta.field_names,
+        ));
+        *self.view.write() = Arc::new(View {
+            mapping: Arc::new(meta.mapping.clone()),
+            table,
+            reader,
+        });
         w.meta = meta;
         Ok(())
     }
