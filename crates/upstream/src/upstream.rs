@@ -379,6 +379,10 @@ impl Upstream {
                 stopped = Some("max_retries reached");
                 break;
             }
+            if tried.len() >= inner.pool.nodes().len() {
+                // every node tried: no retry to spend the budget on
+                break;
+            }
             if Instant::now() >= deadline {
                 stopped = Some("deadline reached");
                 break;
@@ -581,5 +585,35 @@ impl Drop for ProbeGuard<'_> {
         if self.armed {
             self.node.release_probe();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    /// The server mounts `forward` in axum handlers: its future must be `Send`,
+    /// and the response body a `Send` stream.
+    #[tokio::test]
+    async fn forward_future_and_body_are_send() {
+        let gw = Upstream::new(UpstreamConfig::from_urls("http://127.0.0.1:1").unwrap()).unwrap();
+        let fut = gw.forward(ForwardRequest::new(
+            Method::GET,
+            "/",
+            HeaderMap::new(),
+            Bytes::new(),
+        ));
+        assert_send(&fut);
+        drop(fut);
+        assert_send_sync::<Upstream>();
+        fn body_is_send(
+            b: ResponseBody,
+        ) -> impl futures_util::Stream<Item = Result<Bytes, Error>> + Send {
+            b
+        }
+        let _ = body_is_send;
     }
 }

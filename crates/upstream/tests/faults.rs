@@ -205,8 +205,16 @@ mod tls_server {
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// Starts an HTTPS server answering `{}` to every request; returns (url, CA PEM).
-    pub async fn start() -> (String, String) {
+    pub struct Fixture {
+        pub url: String,
+        pub ca_pem: String,
+        pub client_cert_pem: String,
+        pub client_key_pem: String,
+    }
+
+    /// Starts an HTTPS server with a certificate from a CA of its own, answering `{}`
+    /// to every request; with `mtls` it requires a client certificate from that CA.
+    pub async fn start(mtls: bool) -> Fixture {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![
@@ -219,11 +227,29 @@ mod tls_server {
             .unwrap()
             .signed_by(&key, &ca)
             .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        let client_key = KeyPair::generate().unwrap();
+        let client_cert = CertificateParams::new(vec!["gateway".to_string()])
             .unwrap()
-            .with_no_client_auth()
+            .signed_by(&client_key, &ca)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = if mtls {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.der().clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let server = builder
             .with_single_cert(
                 vec![cert.der().clone()],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
@@ -260,13 +286,18 @@ mod tls_server {
                 });
             }
         });
-        (url, ca.pem())
+        Fixture {
+            url,
+            ca_pem: ca.pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
+        }
     }
 }
 
 #[tokio::test]
 async fn tls_with_a_custom_ca_default_roots_and_insecure() {
-    let (url, ca_pem) = tls_server::start().await;
+    let tls_server::Fixture { url, ca_pem, .. } = tls_server::start(false).await;
     let dir = tempfile::tempdir().unwrap();
     let ca_path = dir.path().join("ca.pem");
     std::fs::write(&ca_path, ca_pem).unwrap();
@@ -296,4 +327,52 @@ async fn tls_with_a_custom_ca_default_roots_and_insecure() {
     });
     let (status, _) = support::call(&gw, get("/")).await.unwrap();
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn mutual_tls_with_a_client_certificate() {
+    let f = tls_server::start(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, pem: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p
+    };
+    let ca = write("ca.pem", &f.ca_pem);
+    let cert = write("client.pem", &f.client_cert_pem);
+    let key = write("client.key", &f.client_key_pem);
+    let make = |tls: TlsConfig| {
+        let mut c = UpstreamConfig::from_urls(&f.url).unwrap();
+        c.health.interval = Duration::ZERO;
+        c.tls = tls;
+        Upstream::new(c).unwrap()
+    };
+
+    let gw = make(TlsConfig {
+        ca: Some(ca.clone()),
+        cert: Some(cert.clone()),
+        key: Some(key.clone()),
+        insecure: false,
+    });
+    let (status, _) = support::call(&gw, get("/")).await.unwrap();
+    assert_eq!(status, 200);
+
+    // without the client certificate the server refuses the handshake
+    let gw = make(TlsConfig {
+        ca: Some(ca.clone()),
+        ..Default::default()
+    });
+    let err = support::call(&gw, get("/")).await.unwrap_err();
+    assert_eq!(err.status, 502, "{err:?}");
+
+    // a key that is not a key is a start-up error naming the file
+    let mut c = UpstreamConfig::from_urls(&f.url).unwrap();
+    c.tls = TlsConfig {
+        ca: Some(ca),
+        cert: Some(cert),
+        key: Some(write("bad.key", "nope")),
+        insecure: false,
+    };
+    let e = Upstream::new(c).unwrap_err().to_string();
+    assert!(e.starts_with("cannot use client key file ["), "{e}");
 }
