@@ -388,12 +388,23 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn defaults_validate() {
-        let c = RawConfig::load(None, &[], &Overrides::default())
+    /// The configuration from these layers, which must load and validate.
+    fn valid(file: Option<&Path>, env: &[(String, String)], cli: &Overrides) -> Config {
+        RawConfig::load(file, env, cli).unwrap().validate().unwrap()
+    }
+
+    /// Why validation refuses these CLI flags (the layers themselves must load).
+    fn validation_error(cli: &Overrides) -> String {
+        RawConfig::load(None, &[], cli)
             .unwrap()
             .validate()
-            .unwrap();
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_validate() {
+        let c = valid(None, &[], &Overrides::default());
         assert_eq!(c.listen, "127.0.0.1:9200".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert_eq!(c.limits.max_content_length, 100 << 20);
@@ -419,10 +430,7 @@ mod tests {
             listen: Some("127.0.0.1:9400".into()),
             ..Default::default()
         };
-        let c = RawConfig::load(Some(&file), &env, &cli)
-            .unwrap()
-            .validate()
-            .unwrap();
+        let c = valid(Some(&file), &env, &cli);
         assert_eq!(c.listen.port(), 9400);
         assert_eq!(c.cluster_name, "from-env");
         assert_eq!(c.limits.max_content_length, 1 << 20);
@@ -435,10 +443,7 @@ mod tests {
             ("SEARCHGATE_HTTP__MAX_CONTENT_LENGTH", "2048"),
             ("SEARCHGATE_DATA_DIR", "/tmp/x"),
         ]);
-        let c = RawConfig::load(None, &env, &Overrides::default())
-            .unwrap()
-            .validate()
-            .unwrap();
+        let c = valid(None, &env, &Overrides::default());
         assert_eq!(c.limits.max_content_length, 2048);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
     }
@@ -446,10 +451,7 @@ mod tests {
     #[test]
     fn example_file_is_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("searchgate.example.toml");
-        let from_file = RawConfig::load(Some(&path), &[], &Overrides::default())
-            .unwrap()
-            .validate()
-            .unwrap();
+        let from_file = valid(Some(&path), &[], &Overrides::default());
         let defaults = RawConfig::default().validate().unwrap();
         assert_eq!(from_file, defaults);
     }
@@ -470,11 +472,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let e = RawConfig::load(None, &[], &cli)
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
+        let e = validation_error(&cli);
         assert!(
             e.contains("http.max_content_length") && e.contains("lots"),
             "{e}"
@@ -484,11 +482,7 @@ mod tests {
             listen: Some("nowhere".into()),
             ..Default::default()
         };
-        let e = RawConfig::load(None, &[], &cli)
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
+        let e = validation_error(&cli);
         assert!(e.contains("listen"), "{e}");
 
         let e = RawConfig::load(Some(Path::new("/no/such.toml")), &[], &Overrides::default())

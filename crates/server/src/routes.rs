@@ -1,9 +1,10 @@
 //! Every endpoint searchgate serves, registered in one place, and the whole
 //! `Router` with its layers ([`app`]).
 //!
-//! `HEAD` is answered by the `GET` handler (axum drops the body). An unknown path is
-//! ES's 400 `no handler found`; a known path with another method is a 405 with
-//! `Allow` (rewritten to ES's body by the edge).
+//! `HEAD` is answered by the `GET` handler (axum drops the body). A path with an
+//! optional `{index}` (`/_search`, `/{index}/_search`) is two routes to one handler.
+//! An unknown path is ES's 400 `no handler found`; a known path with another method
+//! is a 405 with `Allow` (rewritten to ES's body by the edge).
 
 use crate::edge;
 use crate::error::{panic_response, ApiError};
@@ -21,18 +22,15 @@ pub fn routes() -> Router<AppState> {
         // cluster
         .route("/", get(cluster::root))
         .route("/_searchgate/health", get(cluster::liveness))
-        .route("/_cluster/health", get(cluster::health_all))
-        .route("/_cluster/health/{index}", get(cluster::health_index))
+        .route("/_cluster/health", get(cluster::health))
+        .route("/_cluster/health/{index}", get(cluster::health))
         // _cat
         .route("/_cat", get(cat::cat_root))
-        .route("/_cat/indices", get(cat::indices_all))
-        .route("/_cat/indices/{index}", get(cat::indices_index))
+        .route("/_cat/indices", get(cat::indices))
+        .route("/_cat/indices/{index}", get(cat::indices))
         .route("/_cat/health", get(cat::health))
-        .route("/_cat/count", get(cat::count_all).post(cat::count_all))
-        .route(
-            "/_cat/count/{index}",
-            get(cat::count_index).post(cat::count_index),
-        )
+        .route("/_cat/count", get(cat::count).post(cat::count))
+        .route("/_cat/count/{index}", get(cat::count).post(cat::count))
         // indices
         .route(
             "/{index}",
@@ -40,34 +38,35 @@ pub fn routes() -> Router<AppState> {
                 .delete(indices::delete)
                 .get(indices::get),
         )
-        .route("/_mapping", get(indices::get_mapping_all))
+        .route("/_mapping", get(indices::get_mapping))
         .route(
             "/{index}/_mapping",
             get(indices::get_mapping)
                 .put(indices::put_mapping)
                 .post(indices::put_mapping),
         )
-        .route("/_settings", get(indices::get_settings_all))
+        .route("/_settings", get(indices::get_settings))
         .route(
             "/{index}/_settings",
             get(indices::get_settings).put(indices::put_settings),
         )
-        .route(
-            "/_refresh",
-            post(indices::refresh_all).get(indices::refresh_all),
-        )
+        .route("/_refresh", post(indices::refresh).get(indices::refresh))
         .route(
             "/{index}/_refresh",
             post(indices::refresh).get(indices::refresh),
         )
-        .route("/_flush", post(indices::flush_all).get(indices::flush_all))
-        .route("/{index}/_flush", post(indices::flush).get(indices::flush))
+        // a refresh commits in the embedded engine: that is all a flush is
+        .route("/_flush", post(indices::refresh).get(indices::refresh))
+        .route(
+            "/{index}/_flush",
+            post(indices::refresh).get(indices::refresh),
+        )
         // documents
-        .route("/{index}/_doc", post(docs::index_auto_id))
+        .route("/{index}/_doc", post(docs::index))
         .route(
             "/{index}/_doc/{id}",
-            put(docs::index_with_id)
-                .post(docs::index_with_id)
+            put(docs::index)
+                .post(docs::index)
                 .get(docs::get)
                 .delete(docs::delete),
         )
@@ -77,28 +76,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/{index}/_source/{id}", get(docs::source))
         .route("/{index}/_update/{id}", post(docs::update))
-        .route("/_mget", get(docs::mget_all).post(docs::mget_all))
-        .route(
-            "/{index}/_mget",
-            get(docs::mget_index).post(docs::mget_index),
-        )
+        .route("/_mget", get(docs::mget).post(docs::mget))
+        .route("/{index}/_mget", get(docs::mget).post(docs::mget))
         // bulk
-        .route("/_bulk", post(bulk::bulk_all).put(bulk::bulk_all))
-        .route(
-            "/{index}/_bulk",
-            post(bulk::bulk_index).put(bulk::bulk_index),
-        )
+        .route("/_bulk", post(bulk::bulk).put(bulk::bulk))
+        .route("/{index}/_bulk", post(bulk::bulk).put(bulk::bulk))
         // search
-        .route("/_search", get(search::search_all).post(search::search_all))
-        .route(
-            "/{index}/_search",
-            get(search::search_index).post(search::search_index),
-        )
-        .route("/_count", get(search::count_all).post(search::count_all))
-        .route(
-            "/{index}/_count",
-            get(search::count_index).post(search::count_index),
-        )
+        .route("/_search", get(search::search).post(search::search))
+        .route("/{index}/_search", get(search::search).post(search::search))
+        .route("/_count", get(search::count).post(search::count))
+        .route("/{index}/_count", get(search::count).post(search::count))
         .fallback(no_handler)
 }
 

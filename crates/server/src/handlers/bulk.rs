@@ -1,7 +1,7 @@
 //! `_bulk`: NDJSON in, per-item results out (always 200 unless the request as a
 //! whole is malformed).
 
-use super::{EsPath, IndexOnly};
+use super::{EsPath, MaybeIndex};
 use crate::body::Body;
 use crate::error::ApiResult;
 use crate::params::Params;
@@ -27,22 +27,14 @@ const BULK: &[&str] = &[
     "type",
 ];
 
-/// `POST|PUT /_bulk`.
-pub async fn bulk_all(State(st): State<AppState>, p: Params, body: Body) -> ApiResult {
-    bulk(st, p, body, None).await
-}
-
-/// `POST|PUT /{index}/_bulk`.
-pub async fn bulk_index(
+/// `POST|PUT /_bulk` and `POST|PUT /{index}/_bulk` (the default `_index` of the
+/// actions).
+pub async fn bulk(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
     body: Body,
 ) -> ApiResult {
-    bulk(st, p, body, Some(path.index)).await
-}
-
-async fn bulk(st: AppState, p: Params, body: Body, index: Option<String>) -> ApiResult {
     p.allow(&[BULK])?;
     let refresh = p.refresh()?;
     if body.is_empty() {
@@ -55,7 +47,7 @@ async fn bulk(st: AppState, p: Params, body: Body, index: Option<String>) -> Api
         .into());
     }
     body.check_depth(&st)?;
-    let req = parse_bulk(&body.0, index.as_deref(), refresh)?;
+    let req = parse_bulk(&body.0, path.index.as_deref(), refresh)?;
     let max = st.limits.max_bulk_actions;
     if req.items.len() > max {
         return Err(Error::illegal_argument(format!(

@@ -2,7 +2,7 @@
 //! sort, `?bytes=` unit, `?help`), or `?format=json` (an array of objects whose
 //! values are strings, as ES renders them).
 
-use super::{EsPath, IndexOnly};
+use super::{EsPath, MaybeIndex};
 use crate::error::ApiResult;
 use crate::params::{Params, INDICES_OPTIONS};
 use crate::response;
@@ -162,7 +162,9 @@ impl Table {
                 let ts = p.bool_or("ts", true)?;
                 (0..self.columns.len())
                     .filter(|i| self.columns[*i].default)
-                    .filter(|i| ts || !matches!(self.columns[*i].name, "epoch" | "timestamp"))
+                    .filter(|i| {
+                        ts || ![EPOCH.name, TIMESTAMP.name].contains(&self.columns[*i].name)
+                    })
                     .collect()
             }
         };
@@ -335,31 +337,22 @@ static INDICES_COLUMNS: &[Column] = &[
     col("dataset.size", &[], true, "total size of dataset"),
 ];
 
-/// `GET /_cat/indices`.
-pub async fn indices_all(State(st): State<AppState>, p: Params) -> ApiResult {
-    indices(st, p, String::new()).await
-}
-
-/// `GET /_cat/indices/{index}`.
-pub async fn indices_index(
-    State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
-    p: Params,
-) -> ApiResult {
-    indices(st, p, path.index).await
-}
-
 fn health_name(s: HealthStatus) -> Cell {
     Cell::Text(s.as_str().to_string())
 }
 
-async fn indices(st: AppState, p: Params, expr: String) -> ApiResult {
+/// `GET /_cat/indices` and `GET /_cat/indices/{index}`.
+pub async fn indices(
+    State(st): State<AppState>,
+    EsPath(path): EsPath<MaybeIndex>,
+    p: Params,
+) -> ApiResult {
     p.allow(&[
         CAT_COMMON,
         INDICES_OPTIONS,
         &["health", "pri", "include_unloaded_segments"],
     ])?;
-    let target = p.target(&expr)?;
+    let target = p.target(path.expr())?;
     let mut stats = st.backend.index_stats(&target).await?;
     stats.sort_by(|a, b| a.name.cmp(&b.name));
     let mut rows = Vec::with_capacity(stats.len());
@@ -395,19 +388,33 @@ async fn indices(st: AppState, p: Params, expr: String) -> ApiResult {
     .render(&p)
 }
 
+/// The time columns that lead `_cat/health` and `_cat/count`, filled by [`now_cells`];
+/// `ts=false` drops them.
+const EPOCH: Column = col(
+    "epoch",
+    &["t", "time"],
+    true,
+    "seconds since 1970-01-01 00:00:00",
+);
+const TIMESTAMP: Column = col(
+    "timestamp",
+    &["ts", "hms", "hhmmss"],
+    false,
+    "time in HH:MM:SS",
+);
+
+/// `epoch` and `timestamp` cells for now.
+fn now_cells() -> (Cell, Cell) {
+    let now = chrono::Utc::now();
+    (
+        Cell::Num(now.timestamp().max(0) as u64),
+        Cell::Text(now.format("%H:%M:%S").to_string()),
+    )
+}
+
 static HEALTH_COLUMNS: &[Column] = &[
-    col(
-        "epoch",
-        &["t", "time"],
-        true,
-        "seconds since 1970-01-01 00:00:00",
-    ),
-    col(
-        "timestamp",
-        &["ts", "hms", "hhmmss"],
-        false,
-        "time in HH:MM:SS",
-    ),
+    EPOCH,
+    TIMESTAMP,
     col("cluster", &["cl"], false, "cluster name"),
     col("status", &["st"], false, "health status"),
     col(
@@ -478,15 +485,6 @@ static HEALTH_COLUMNS: &[Column] = &[
     ),
 ];
 
-/// `epoch` and `timestamp` cells for now.
-fn now_cells() -> (Cell, Cell) {
-    let now = chrono::Utc::now();
-    (
-        Cell::Num(now.timestamp().max(0) as u64),
-        Cell::Text(now.format("%H:%M:%S").to_string()),
-    )
-}
-
 /// `GET /_cat/health`.
 pub async fn health(State(st): State<AppState>, p: Params) -> ApiResult {
     p.allow(&[CAT_COMMON])?;
@@ -528,18 +526,8 @@ pub async fn health(State(st): State<AppState>, p: Params) -> ApiResult {
 }
 
 static COUNT_COLUMNS: &[Column] = &[
-    col(
-        "epoch",
-        &["t", "time"],
-        true,
-        "seconds since 1970-01-01 00:00:00",
-    ),
-    col(
-        "timestamp",
-        &["ts", "hms", "hhmmss"],
-        false,
-        "time in HH:MM:SS",
-    ),
+    EPOCH,
+    TIMESTAMP,
     col(
         "count",
         &["dc", "docs.count", "docsCount"],
@@ -548,23 +536,14 @@ static COUNT_COLUMNS: &[Column] = &[
     ),
 ];
 
-/// `GET|POST /_cat/count`.
-pub async fn count_all(State(st): State<AppState>, p: Params) -> ApiResult {
-    count(st, p, String::new()).await
-}
-
-/// `GET|POST /_cat/count/{index}`.
-pub async fn count_index(
+/// `GET|POST /_cat/count` and `GET|POST /_cat/count/{index}`.
+pub async fn count(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
 ) -> ApiResult {
-    count(st, p, path.index).await
-}
-
-async fn count(st: AppState, p: Params, expr: String) -> ApiResult {
     p.allow(&[CAT_COMMON, INDICES_OPTIONS])?;
-    let target = p.target(&expr)?;
+    let target = p.target(path.expr())?;
     let c = st
         .backend
         .count(CountRequest {

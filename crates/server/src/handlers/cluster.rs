@@ -1,7 +1,7 @@
 //! Cluster-level endpoints: `GET|HEAD /`, `_cluster/health`, and searchgate's own
 //! liveness probe `_searchgate/health`.
 
-use super::{EsPath, IndexOnly};
+use super::{EsPath, MaybeIndex};
 use crate::error::ApiResult;
 use crate::params::{Params, INDICES_OPTIONS};
 use crate::response;
@@ -60,18 +60,6 @@ const HEALTH_PARAMS: &[&str] = &[
     "return_200_for_cluster_health_timeout",
 ];
 
-pub async fn health_all(State(st): State<AppState>, p: Params) -> ApiResult {
-    health(st, p, None).await
-}
-
-pub async fn health_index(
-    State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
-    p: Params,
-) -> ApiResult {
-    health(st, p, Some(path.index)).await
-}
-
 fn parse_status(s: &str) -> Result<HealthStatus, Error> {
     match s.to_ascii_lowercase().as_str() {
         "green" => Ok(HealthStatus::Green),
@@ -83,9 +71,14 @@ fn parse_status(s: &str) -> Result<HealthStatus, Error> {
     }
 }
 
-/// `_cluster/health`: with `wait_for_status`, polls until the status is at least as
-/// good or `timeout` (default 30s) passes; then ES answers 408 with `timed_out`.
-async fn health(st: AppState, p: Params, index: Option<String>) -> ApiResult {
+/// `GET /_cluster/health` and `GET /_cluster/health/{index}`: with `wait_for_status`,
+/// polls until the status is at least as good or `timeout` (default 30s) passes; then
+/// ES answers 408 with `timed_out`.
+pub async fn health(
+    State(st): State<AppState>,
+    EsPath(path): EsPath<MaybeIndex>,
+    p: Params,
+) -> ApiResult {
     p.allow(&[HEALTH_PARAMS, INDICES_OPTIONS])?;
     let wait_for = p.get("wait_for_status").map(parse_status).transpose()?;
     let timeout = p
@@ -93,7 +86,7 @@ async fn health(st: AppState, p: Params, index: Option<String>) -> ApiResult {
         .flatten()
         .unwrap_or(Duration::from_secs(30));
     let return_200 = p.flag("return_200_for_cluster_health_timeout")?;
-    let target: Option<IndexTarget> = index.map(|i| p.target(&i)).transpose()?;
+    let target: Option<IndexTarget> = path.index.map(|i| p.target(&i)).transpose()?;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let mut h = st.backend.health(target.as_ref()).await?;

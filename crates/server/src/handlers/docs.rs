@@ -1,6 +1,6 @@
 //! Single-document APIs: index, create, get, `_source`, delete, update, `_mget`.
 
-use super::{EsPath, IndexId, IndexOnly};
+use super::{EsPath, IndexId, IndexMaybeId, MaybeIndex};
 use crate::body::Body;
 use crate::error::ApiResult;
 use crate::params::Params;
@@ -105,28 +105,17 @@ async fn index_doc(
     Ok(write_response(&w))
 }
 
-/// `PUT|POST /{index}/_doc/{id}` (`op_type=create` makes it a create).
-pub async fn index_with_id(
+/// `PUT|POST /{index}/_doc/{id}`, and `POST /{index}/_doc` where the backend
+/// generates the id (`op_type=create` makes either a create).
+pub async fn index(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexId>,
+    EsPath(path): EsPath<IndexMaybeId>,
     p: Params,
     body: Body,
 ) -> ApiResult {
     p.allow(&[WRITE])?;
     let op = op_type(&p)?;
-    index_doc(st, path.index, Some(path.id), p, body, op).await
-}
-
-/// `POST /{index}/_doc`: the backend generates the id.
-pub async fn index_auto_id(
-    State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
-    p: Params,
-    body: Body,
-) -> ApiResult {
-    p.allow(&[WRITE])?;
-    let op = op_type(&p)?;
-    index_doc(st, path.index, None, p, body, op).await
+    index_doc(st, path.index, path.id, p, body, op).await
 }
 
 /// `PUT|POST /{index}/_create/{id}`: 409 if the document exists.
@@ -243,21 +232,6 @@ pub async fn update(
     Ok(write_response(&w))
 }
 
-/// `GET|POST /_mget`.
-pub async fn mget_all(State(st): State<AppState>, p: Params, body: Body) -> ApiResult {
-    mget(st, p, body, None).await
-}
-
-/// `GET|POST /{index}/_mget`.
-pub async fn mget_index(
-    State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
-    p: Params,
-    body: Body,
-) -> ApiResult {
-    mget(st, p, body, Some(path.index)).await
-}
-
 fn id_string(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -368,12 +342,19 @@ pub fn parse_mget(
     Ok(MgetRequest { docs })
 }
 
-async fn mget(st: AppState, p: Params, body: Body, index: Option<String>) -> ApiResult {
+/// `GET|POST /_mget` and `GET|POST /{index}/_mget` (the default `_index` of the
+/// docs).
+pub async fn mget(
+    State(st): State<AppState>,
+    EsPath(path): EsPath<MaybeIndex>,
+    p: Params,
+    body: Body,
+) -> ApiResult {
     p.allow(&[READ])?;
     let default_source = p.source_filter().unwrap_or_default();
     let req = parse_mget(
         &body.json(&st)?,
-        index.as_deref(),
+        path.index.as_deref(),
         &default_source,
         p.bool_or("realtime", true)?,
     )?;

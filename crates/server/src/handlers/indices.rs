@@ -1,13 +1,14 @@
 //! Index administration: create, delete, exists, get, mappings, settings, refresh,
 //! flush.
 
-use super::{EsPath, IndexOnly};
+use super::{EsPath, IndexOnly, MaybeIndex};
 use crate::body::Body;
 use crate::error::ApiResult;
 use crate::params::{Params, INDICES_OPTIONS};
 use crate::response;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::response::Response;
 use searchgate_core::model::{flatten_settings, CreateIndexRequest, IndexInfo, Mapping};
 use searchgate_core::Error;
 use serde_json::{json, Map, Value};
@@ -20,6 +21,11 @@ const GET_PARAMS: &[&str] = &[
     "features",
     "include_type_name",
 ];
+
+/// The answer to an accepted change: `{"acknowledged": true}`.
+fn acknowledged() -> Response {
+    response::ok(&json!({"acknowledged": true}))
+}
 
 /// `PUT /{index}`.
 pub async fn create(
@@ -57,11 +63,22 @@ pub async fn delete(
     }
     let target = p.target(&path.index)?;
     st.backend.delete_index(&target).await?;
-    Ok(response::ok(&json!({"acknowledged": true})))
+    Ok(acknowledged())
 }
 
-async fn infos(st: &AppState, p: &Params, expr: &str) -> Result<Vec<IndexInfo>, Error> {
-    st.backend.get_index(&p.target(expr)?).await
+/// The answer of the index-reading APIs: an object with an `entry` for each index
+/// the expression resolves to, keyed by its name.
+async fn per_index(
+    st: &AppState,
+    p: &Params,
+    expr: &str,
+    entry: impl Fn(&IndexInfo) -> Value,
+) -> ApiResult {
+    let mut out = Map::new();
+    for info in st.backend.get_index(&p.target(expr)?).await? {
+        out.insert(info.name.clone(), entry(&info));
+    }
+    Ok(response::ok(&out))
 }
 
 /// `GET /{index}` (and `HEAD /{index}`: 200 or 404, no body).
@@ -72,15 +89,14 @@ pub async fn get(
 ) -> ApiResult {
     p.allow(&[MASTER, INDICES_OPTIONS, GET_PARAMS])?;
     let flat = p.flag("flat_settings")?;
-    let mut out = Map::new();
-    for info in infos(&st, &p, &path.index).await? {
+    per_index(&st, &p, &path.index, |info| {
         let mut v = info.to_json();
         if flat {
-            v["settings"] = flat_json(&info);
+            v["settings"] = flat_json(info);
         }
-        out.insert(info.name.clone(), v);
-    }
-    Ok(response::ok(&out))
+        v
+    })
+    .await
 }
 
 fn flat_json(info: &IndexInfo) -> Value {
@@ -95,30 +111,20 @@ fn flat_json(info: &IndexInfo) -> Value {
     Value::Object(m)
 }
 
-/// `GET /_mapping`.
-pub async fn get_mapping_all(State(st): State<AppState>, p: Params) -> ApiResult {
-    get_mapping_of(st, p, String::new()).await
-}
-
-/// `GET /{index}/_mapping`.
+/// `GET /_mapping` and `GET /{index}/_mapping`.
 pub async fn get_mapping(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
 ) -> ApiResult {
-    get_mapping_of(st, p, path.index).await
-}
-
-async fn get_mapping_of(st: AppState, p: Params, expr: String) -> ApiResult {
     p.allow(&[MASTER, INDICES_OPTIONS, &["local", "include_type_name"]])?;
-    let mut out = Map::new();
-    for info in infos(&st, &p, &expr).await? {
-        out.insert(
-            info.name.clone(),
-            json!({"mappings": info.mappings.to_json()}),
-        );
-    }
-    Ok(response::ok(&out))
+    per_index(
+        &st,
+        &p,
+        path.expr(),
+        |info| json!({"mappings": info.mappings.to_json()}),
+    )
+    .await
 }
 
 /// `PUT|POST /{index}/_mapping`.
@@ -139,36 +145,26 @@ pub async fn put_mapping(
     let mapping = Mapping::parse(&body.json(&st)?)?;
     let target = p.target(&path.index)?;
     st.backend.put_mapping(&target, mapping).await?;
-    Ok(response::ok(&json!({"acknowledged": true})))
+    Ok(acknowledged())
 }
 
-/// `GET /_settings`.
-pub async fn get_settings_all(State(st): State<AppState>, p: Params) -> ApiResult {
-    get_settings_of(st, p, String::new()).await
-}
-
-/// `GET /{index}/_settings`.
+/// `GET /_settings` and `GET /{index}/_settings`.
 pub async fn get_settings(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
 ) -> ApiResult {
-    get_settings_of(st, p, path.index).await
-}
-
-async fn get_settings_of(st: AppState, p: Params, expr: String) -> ApiResult {
     p.allow(&[MASTER, INDICES_OPTIONS, GET_PARAMS])?;
     let flat = p.flag("flat_settings")?;
-    let mut out = Map::new();
-    for info in infos(&st, &p, &expr).await? {
+    per_index(&st, &p, path.expr(), |info| {
         let settings = if flat {
-            flat_json(&info)
+            flat_json(info)
         } else {
             info.to_json()["settings"].take()
         };
-        out.insert(info.name.clone(), json!({"settings": settings}));
-    }
-    Ok(response::ok(&out))
+        json!({"settings": settings})
+    })
+    .await
 }
 
 /// `PUT /{index}/_settings` (`{"index":{..}}`, flat keys, or wrapped in `settings`).
@@ -197,37 +193,18 @@ pub async fn put_settings(
     let flat = flatten_settings(&v)?;
     let target = p.target(&path.index)?;
     st.backend.put_settings(&target, flat).await?;
-    Ok(response::ok(&json!({"acknowledged": true})))
+    Ok(acknowledged())
 }
 
-/// `POST|GET /_refresh`.
-pub async fn refresh_all(State(st): State<AppState>, p: Params) -> ApiResult {
-    refresh_of(st, p, String::new()).await
-}
-
-/// `POST|GET /{index}/_refresh`.
+/// `POST|GET /_refresh` and `POST|GET /{index}/_refresh`; `_flush` (with or without
+/// the index) maps here too: a refresh commits in the embedded engine.
 pub async fn refresh(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
 ) -> ApiResult {
-    refresh_of(st, p, path.index).await
-}
-
-async fn refresh_of(st: AppState, p: Params, expr: String) -> ApiResult {
-    // `_flush` maps here too: a refresh commits in the embedded engine.
     p.allow(&[INDICES_OPTIONS, &["force", "wait_if_ongoing"]])?;
-    let target = p.target(&expr)?;
+    let target = p.target(path.expr())?;
     let shards = st.backend.refresh(&target).await?;
     Ok(response::ok(&json!({"_shards": shards})))
-}
-
-/// `POST|GET /_flush`.
-pub async fn flush_all(st: State<AppState>, p: Params) -> ApiResult {
-    refresh_all(st, p).await
-}
-
-/// `POST|GET /{index}/_flush`.
-pub async fn flush(st: State<AppState>, path: EsPath<IndexOnly>, p: Params) -> ApiResult {
-    refresh(st, path, p).await
 }

@@ -44,3 +44,25 @@ pub struct IndexId {
 pub struct IndexOnly {
     pub index: String,
 }
+
+/// `/{index}/...` and its twin without the index (`/_search` and `/{index}/_search`),
+/// so that one handler serves both: `index` is `None` on the twin.
+#[derive(serde::Deserialize)]
+pub struct MaybeIndex {
+    pub index: Option<String>,
+}
+
+impl MaybeIndex {
+    /// The index expression to resolve: empty (every index) on the route without one.
+    pub fn expr(&self) -> &str {
+        self.index.as_deref().unwrap_or_default()
+    }
+}
+
+/// `/{index}/_doc/{id}` and `/{index}/_doc`: `id` is `None` when the backend is to
+/// generate it.
+#[derive(serde::Deserialize)]
+pub struct IndexMaybeId {
+    pub index: String,
+    pub id: Option<String>,
+}

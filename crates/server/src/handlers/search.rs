@@ -1,7 +1,7 @@
 //! `_search` and `_count`: the body parsed into `SearchBody`, URI parameters laid
 //! over it as ES does (`q`, `from`, `size`, `sort`, `_source*`, ...).
 
-use super::{EsPath, IndexOnly};
+use super::{EsPath, MaybeIndex};
 use crate::body::Body;
 use crate::error::ApiResult;
 use crate::params::{Params, INDICES_OPTIONS};
@@ -173,24 +173,15 @@ pub fn search_request(p: &Params, body: &Value, expr: &str) -> Result<SearchRequ
     })
 }
 
-/// `GET|POST /_search`.
-pub async fn search_all(State(st): State<AppState>, p: Params, body: Body) -> ApiResult {
-    search(st, p, body, String::new()).await
-}
-
-/// `GET|POST /{index}/_search`.
-pub async fn search_index(
+/// `GET|POST /_search` and `GET|POST /{index}/_search`.
+pub async fn search(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
     body: Body,
 ) -> ApiResult {
-    search(st, p, body, path.index).await
-}
-
-async fn search(st: AppState, p: Params, body: Body, expr: String) -> ApiResult {
     p.allow(&[SEARCH_ACCEPTED, INDICES_OPTIONS])?;
-    let req = search_request(&p, &body.json(&st)?, &expr)?;
+    let req = search_request(&p, &body.json(&st)?, path.expr())?;
     let resp = st.backend.search(req).await?;
     Ok(response::ok(&resp))
 }
@@ -223,24 +214,15 @@ pub fn count_request(p: &Params, body: &Value, expr: &str) -> Result<CountReques
     })
 }
 
-/// `GET|POST /_count`.
-pub async fn count_all(State(st): State<AppState>, p: Params, body: Body) -> ApiResult {
-    count(st, p, body, String::new()).await
-}
-
-/// `GET|POST /{index}/_count`.
-pub async fn count_index(
+/// `GET|POST /_count` and `GET|POST /{index}/_count`.
+pub async fn count(
     State(st): State<AppState>,
-    EsPath(path): EsPath<IndexOnly>,
+    EsPath(path): EsPath<MaybeIndex>,
     p: Params,
     body: Body,
 ) -> ApiResult {
-    count(st, p, body, path.index).await
-}
-
-async fn count(st: AppState, p: Params, body: Body, expr: String) -> ApiResult {
     p.allow(&[COUNT_ACCEPTED, INDICES_OPTIONS])?;
-    let req = count_request(&p, &body.json(&st)?, &expr)?;
+    let req = count_request(&p, &body.json(&st)?, path.expr())?;
     let resp = st.backend.count(req).await?;
     Ok(response::ok(&resp))
 }
