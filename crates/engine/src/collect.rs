@@ -274,6 +274,35 @@ impl HitSegmentCollector {
     }
 }
 
+/// Turns the segment-local ordinals in key position `i` of the kept hits into
+/// strings, in one ordered pass over the term dictionary (each block is
+/// decompressed once, not once per hit).
+fn resolve_ords(col: &StrColumn, i: usize, hits: &mut [Candidate]) {
+    let mut ords: Vec<u64> = hits
+        .iter()
+        .filter_map(|h| match h.key[i] {
+            SortValue::I64(o) => Some(o as u64),
+            _ => None,
+        })
+        .collect();
+    ords.sort_unstable();
+    ords.dedup();
+    let mut terms: Vec<String> = Vec::with_capacity(ords.len());
+    let found = col.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+        terms.push(String::from_utf8_lossy(bytes).into_owned())
+    });
+    if !matches!(found, Ok(true)) || terms.len() != ords.len() {
+        return;
+    }
+    for h in hits.iter_mut() {
+        if let SortValue::I64(o) = h.key[i] {
+            if let Ok(pos) = ords.binary_search(&(o as u64)) {
+                h.key[i] = SortValue::Str(terms[pos].clone());
+            }
+        }
+    }
+}
+
 fn pick(values: impl Iterator<Item = i64>, desc: bool) -> Option<i64> {
     if desc {
         values.max()
@@ -338,9 +367,9 @@ impl SegmentCollector for HitSegmentCollector {
         sort_candidates(&specs, &mut self.hits);
         self.hits.truncate(self.k);
         let mut hits = std::mem::take(&mut self.hits);
-        if self.has_str() {
-            for h in &mut hits {
-                self.globalize(&mut h.key);
+        for (i, col) in self.cols.iter().enumerate() {
+            if let Col::Str(c) = col {
+                resolve_ords(c, i, &mut hits);
             }
         }
         SegmentFruit {

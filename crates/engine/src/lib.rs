@@ -141,7 +141,7 @@ fn background_loop(catalog: Arc<Catalog>, stop: Arc<AtomicBool>) {
             }
             let settings = shard.settings();
             if let Some(interval) = settings.refresh_interval {
-                let due = shard.last_refresh.lock().elapsed() >= interval;
+                let due = shard.last_refresh.lock().elapsed() >= interval && !shard.search_idle();
                 if due {
                     if let Err(e) = shard.refresh() {
                         tracing::error!(index = %shard.name, error = %e, "scheduled refresh failed");
@@ -495,11 +495,13 @@ impl Backend for Engine {
 
     async fn search(&self, req: SearchRequest) -> Result<SearchResponse> {
         let shards = self.catalog.resolve(&req.target)?;
+        shards.iter().try_for_each(|s| s.before_search())?;
         search::search(&shards, &req)
     }
 
     async fn count(&self, req: CountRequest) -> Result<CountResponse> {
         let shards = self.catalog.resolve(&req.target)?;
+        shards.iter().try_for_each(|s| s.before_search())?;
         search::count(&shards, &req)
     }
 

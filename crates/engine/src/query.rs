@@ -577,13 +577,20 @@ fn compile_prefix(ctx: &CompileCtx, p: &PrefixQuery) -> Result<Q> {
         }
         field
     };
-    let re = format!(
-        "{}{}.*",
-        if p.case_insensitive { "(?i)" } else { "" },
-        escape_regex(&p.value)
+    if p.case_insensitive {
+        let re = format!("(?i){}.*", escape_regex(&p.value));
+        let q = RegexQuery::from_pattern(&re, field)
+            .map_err(|e| Error::illegal_argument(e.to_string()))?;
+        return Ok(constant(Box::new(q), p.boost));
+    }
+    // The terms with a prefix are a term range: on a fast field tantivy filters the
+    // column by ordinal range instead of walking the term dictionary with an
+    // automaton. U+10FFFF (a noncharacter) bounds everything that extends `p`.
+    let upper = format!("{}\u{10FFFF}", p.value);
+    let q = TRangeQuery::new(
+        Bound::Included(Term::from_field_text(field, &p.value)),
+        Bound::Excluded(Term::from_field_text(field, &upper)),
     );
-    let q =
-        RegexQuery::from_pattern(&re, field).map_err(|e| Error::illegal_argument(e.to_string()))?;
     Ok(constant(Box::new(q), p.boost))
 }
 

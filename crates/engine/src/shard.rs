@@ -55,6 +55,12 @@ struct LiveEntry {
     source: Option<Bytes>,
 }
 
+impl LiveEntry {
+    fn bytes(&self) -> usize {
+        self.source.as_ref().map(Bytes::len).unwrap_or(0) + 64
+    }
+}
+
 /// The state of a document as a write sees it.
 #[derive(Debug, Clone)]
 struct Current {
@@ -69,6 +75,8 @@ struct WriteState {
     writer: Option<IndexWriter>,
     wal: Wal,
     live: HashMap<String, LiveEntry>,
+    /// Bytes of source held by `live`.
+    live_bytes: usize,
     next_seq: i64,
     meta: IndexMeta,
     dirty: bool,
@@ -117,7 +125,14 @@ pub struct Shard {
     settings: RwLock<IndexSettings>,
     deleted: AtomicBool,
     pub last_refresh: Mutex<Instant>,
+    /// When a search last read this index (`None`: never).
+    last_search: Mutex<Option<Instant>>,
 }
+
+/// Unrefreshed writes the live version map may hold (their sources, for real-time
+/// get) before a refresh is forced, bounding memory and the log during bulk loads
+/// into a search-idle index.
+const LIVE_MAP_LIMIT_BYTES: usize = 48 << 20;
 
 fn io_err(kind: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::storage(kind, e.to_string())
@@ -254,6 +269,7 @@ impl Shard {
                 writer: Some(writer),
                 wal,
                 live: HashMap::new(),
+                live_bytes: 0,
                 next_seq: max_seq + 1,
                 meta,
                 dirty: false,
@@ -261,6 +277,7 @@ impl Shard {
             wal_sync,
             deleted: AtomicBool::new(false),
             last_refresh: Mutex::new(Instant::now()),
+            last_search: Mutex::new(None),
         })
     }
 
@@ -475,9 +492,16 @@ impl Shard {
         }
         if !pending.is_empty() {
             w.dirty = true;
+            w.live_bytes += pending.values().map(LiveEntry::bytes).sum::<usize>();
             w.live.extend(pending);
         }
+        let pressure = w.live_bytes > LIVE_MAP_LIMIT_BYTES;
         drop(w);
+        if pressure {
+            if let Err(e) = self.refresh() {
+                tracing::error!(index = %self.name, error = %e, "refresh under memory pressure failed");
+            }
+        }
         if offset > 0 && self.settings.read().durability == Durability::Request {
             if let Err(e) = self.wal_sync.sync_to(offset) {
                 let err = Error::storage(
@@ -805,6 +829,31 @@ impl Shard {
 
     // === refresh ===
 
+    /// Whether scheduled refreshes are paused: ES's search-idle shards (no search
+    /// for `index.search.idle.after`, and no explicit `refresh_interval`).
+    pub fn search_idle(&self) -> bool {
+        let settings = self.settings.read();
+        if settings.refresh_interval_explicit {
+            return false;
+        }
+        match *self.last_search.lock() {
+            None => true,
+            Some(t) => t.elapsed() >= settings.search_idle_after,
+        }
+    }
+
+    /// Called before a search reads this index: an idle index with pending writes
+    /// is refreshed first, as ES makes a search on a search-idle shard wait for the
+    /// refresh.
+    pub fn before_search(&self) -> Result<()> {
+        let idle = self.search_idle();
+        *self.last_search.lock() = Some(Instant::now());
+        if idle && self.write.lock().dirty {
+            self.refresh()?;
+        }
+        Ok(())
+    }
+
     /// Makes every acknowledged write searchable (a tantivy commit and reload).
     pub fn refresh(&self) -> Result<()> {
         *self.last_refresh.lock() = Instant::now();
@@ -819,6 +868,7 @@ impl Shard {
         let view = self.view();
         view.reader.reload().map_err(tv_err)?;
         w.live.retain(|_, e| e.seq_no > seq);
+        w.live_bytes = w.live.values().map(LiveEntry::bytes).sum();
         Ok(())
     }
 

@@ -51,6 +51,11 @@ pub struct IndexSettings {
     pub number_of_replicas: u32,
     /// `None`: refresh disabled (`-1`).
     pub refresh_interval: Option<Duration>,
+    /// Whether `index.refresh_interval` was set explicitly: as in ES, only an index
+    /// without it becomes search-idle (no scheduled refreshes while nobody searches).
+    pub refresh_interval_explicit: bool,
+    /// `index.search.idle.after` (30 s).
+    pub search_idle_after: Duration,
     pub durability: Durability,
     pub sync_interval: Duration,
     pub max_result_window: usize,
@@ -63,6 +68,8 @@ impl Default for IndexSettings {
             number_of_shards: 1,
             number_of_replicas: 1,
             refresh_interval: Some(Duration::from_secs(1)),
+            refresh_interval_explicit: false,
+            search_idle_after: Duration::from_secs(30),
             durability: Durability::Request,
             sync_interval: Duration::from_secs(5),
             max_result_window: 10_000,
@@ -145,7 +152,14 @@ impl IndexSettings {
                     self.number_of_shards = n as u32
                 }
                 "index.number_of_replicas" => self.number_of_replicas = int(&k)? as u32,
-                "index.refresh_interval" => self.refresh_interval = parse_time(&k, &sv)?,
+                "index.refresh_interval" => {
+                    self.refresh_interval = parse_time(&k, &sv)?;
+                    self.refresh_interval_explicit = true;
+                }
+                "index.search.idle.after" => {
+                    self.search_idle_after =
+                        parse_time(&k, &sv)?.unwrap_or(Duration::from_secs(30));
+                }
                 "index.translog.durability" => {
                     self.durability = match sv.to_ascii_lowercase().as_str() {
                         "request" => Durability::Request,
@@ -161,15 +175,18 @@ impl IndexSettings {
                     self.sync_interval = parse_time(&k, &sv)?.unwrap_or(Duration::from_secs(5))
                 }
                 "index.max_result_window" => self.max_result_window = int(&k)? as usize,
-                _ => {
-                    self.other.insert(k, v);
-                }
+                _ => {}
+            }
+            // Shown as given (`"5s"`, not a normalized form), as ES shows settings.
+            if k != "index.number_of_shards" && k != "index.number_of_replicas" {
+                self.other.insert(k, Value::String(sv));
             }
         }
         Ok(())
     }
 
-    /// The flat settings, as `GET /{index}/_settings?flat_settings=true` shows them.
+    /// The flat settings, as `GET /{index}/_settings?flat_settings=true` shows them:
+    /// every setting as it was given, plus the shard counts.
     pub fn to_flat(&self) -> BTreeMap<String, Value> {
         let mut m = self.other.clone();
         m.insert(
@@ -180,26 +197,6 @@ impl IndexSettings {
             "index.number_of_replicas".into(),
             json!(self.number_of_replicas.to_string()),
         );
-        if self.refresh_interval != Some(Duration::from_secs(1)) {
-            let v = match self.refresh_interval {
-                None => "-1".to_string(),
-                Some(d) => format!("{}ms", d.as_millis()),
-            };
-            m.insert("index.refresh_interval".into(), json!(v));
-        }
-        if self.durability == Durability::Async {
-            m.insert("index.translog.durability".into(), json!("async"));
-            m.insert(
-                "index.translog.sync_interval".into(),
-                json!(format!("{}ms", self.sync_interval.as_millis())),
-            );
-        }
-        if self.max_result_window != 10_000 {
-            m.insert(
-                "index.max_result_window".into(),
-                json!(self.max_result_window.to_string()),
-            );
-        }
         m
     }
 
