@@ -8,9 +8,11 @@
 //! survivors' ordinals into strings so segments and indices can be merged.
 
 use searchgate_core::model::Order;
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// What a sort key reads.
@@ -112,8 +114,12 @@ pub struct Candidate {
 #[derive(Debug, Default)]
 pub struct SegmentFruit {
     pub hits: Vec<Candidate>,
+    /// Matching documents counted; a lower bound when `pruned`.
     pub count: u64,
     pub max_score: Option<Score>,
+    /// Whether counting stopped (at `exact_count_up_to`) to skip non-competitive
+    /// documents.
+    pub pruned: bool,
 }
 
 pub struct HitCollector {
@@ -123,6 +129,100 @@ pub struct HitCollector {
     pub min_score: Option<f32>,
     pub scoring: bool,
     pub search_after: Option<Vec<SortValue>>,
+    /// Count matches exactly up to this many per segment (`track_total_hits`);
+    /// past it, a score-sorted search skips documents that cannot make the top k
+    /// (block-max WAND), as Elasticsearch does. `u64::MAX`: always count exactly.
+    pub exact_count_up_to: u64,
+}
+
+impl HitCollector {
+    /// Whether the sort is by score alone, so tantivy's pruning applies.
+    fn can_prune(&self) -> bool {
+        self.k > 0
+            && self.exact_count_up_to != u64::MAX
+            && self.min_score.is_none()
+            && self.search_after.is_none()
+            && matches!(
+                self.specs.as_slice(),
+                [KeySpec {
+                    source: KeySource::Score,
+                    order: Order::Desc,
+                    ..
+                }]
+            )
+    }
+
+    /// Top k by score with exact counting up to `exact_count_up_to`, then pruning.
+    fn collect_pruning(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFruit> {
+        let mut heap: BinaryHeap<Reverse<ScoredDoc>> = BinaryHeap::with_capacity(self.k + 1);
+        let mut count = 0u64;
+        let mut max_score: Option<Score> = None;
+        let limit = self.exact_count_up_to;
+        let k = self.k;
+        let alive = reader.alive_bitset();
+        let mut threshold = Score::MIN;
+        weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+            if alive.map(|a| a.is_deleted(doc)).unwrap_or(false) {
+                return threshold;
+            }
+            count += 1;
+            max_score = Some(max_score.map_or(score, |m| m.max(score)));
+            heap.push(Reverse(ScoredDoc { score, doc }));
+            if heap.len() > k {
+                heap.pop();
+            }
+            if count >= limit && heap.len() == k {
+                threshold = heap.peek().map(|r| r.0.score).unwrap_or(Score::MIN);
+            }
+            threshold
+        })?;
+        let hits = heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(sd)| Candidate {
+                key: vec![SortValue::Score(sd.score)],
+                score: sd.score,
+                doc: DocAddress::new(segment, sd.doc),
+            })
+            .collect();
+        Ok(SegmentFruit {
+            hits,
+            count,
+            max_score,
+            pruned: count >= limit,
+        })
+    }
+}
+
+/// A hit of a score-sorted segment: better = higher score, then lower doc id.
+#[derive(Clone, Copy, Debug)]
+struct ScoredDoc {
+    score: Score,
+    doc: DocId,
+}
+
+impl PartialEq for ScoredDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for ScoredDoc {}
+impl PartialOrd for ScoredDoc {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ScoredDoc {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then(other.doc.cmp(&self.doc))
+    }
 }
 
 enum Col {
@@ -197,10 +297,41 @@ impl Collector for HitCollector {
         self.scoring
     }
 
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFruit> {
+        if self.can_prune() {
+            return self.collect_pruning(weight, segment, reader);
+        }
+        let mut child = self.for_segment(segment, reader)?;
+        let alive = reader.alive_bitset();
+        let is_alive = |doc: DocId| alive.map(|a| a.is_alive(doc)).unwrap_or(true);
+        if self.scoring {
+            weight.for_each(reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    child.collect(doc, score);
+                }
+            })?;
+        } else {
+            weight.for_each_no_score(reader, &mut |docs| {
+                for &doc in docs {
+                    if is_alive(doc) {
+                        child.collect(doc, 0.0);
+                    }
+                }
+            })?;
+        }
+        Ok(child.harvest())
+    }
+
     fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<SegmentFruit> {
         let mut all = SegmentFruit::default();
         for f in fruits {
             all.count += f.count;
+            all.pruned |= f.pruned;
             all.max_score = match (all.max_score, f.max_score) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
@@ -376,6 +507,7 @@ impl SegmentCollector for HitSegmentCollector {
             hits,
             count: self.count,
             max_score: self.max_score,
+            pruned: false,
         }
     }
 }

@@ -232,6 +232,7 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
         .all(|s| matches!(s, SortSpec::Score { order: Order::Desc }));
     let mut per_shard = Vec::new();
     let mut total = 0u64;
+    let mut pruned = false;
     let mut max_score: Option<f32> = None;
     let mut specs_first: Option<Vec<KeySpec>> = None;
     let mut agg_acc: Option<(
@@ -251,12 +252,17 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
         };
         let (main_query, hits_query) = index_queries(body, &view.table, now)?;
         let searcher = view.reader.searcher();
+        let exact_count_up_to = match body.track_total_hits {
+            TrackTotalHits::Disabled => 0,
+            TrackTotalHits::UpTo(n) => n,
+        };
         let collector = HitCollector {
             specs: specs.clone(),
             k,
             min_score: body.min_score,
             scoring,
             search_after,
+            exact_count_up_to,
         };
         let search_err = |e: tantivy::TantivyError| {
             Error::storage("search_phase_execution_exception", e.to_string())
@@ -290,6 +296,7 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
             }
         };
         total += fruit.count;
+        pruned |= fruit.pruned;
         if scoring {
             max_score = match (max_score, fruit.max_score) {
                 (Some(a), Some(b)) => Some(a.max(b)),
@@ -349,7 +356,7 @@ pub fn search(shards: &[Arc<Shard>], req: &SearchRequest) -> Result<SearchRespon
     let total_hits = match body.track_total_hits {
         TrackTotalHits::Disabled => None,
         TrackTotalHits::UpTo(limit) => {
-            let (value, relation) = if total > limit {
+            let (value, relation) = if total > limit || (pruned && total >= limit) {
                 (limit, TotalRelation::Gte)
             } else {
                 (total, TotalRelation::Eq)

@@ -398,3 +398,51 @@ async fn aggregations() {
         .unwrap_err();
     assert_eq!(err.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pruned_top_hits_equal_exact_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path()).await;
+    for i in 0..300 {
+        let text = format!(
+            "{} fox {}",
+            "quick ".repeat(i % 7 + 1),
+            "lazy ".repeat(i % 5)
+        );
+        e.index(doc("p", &i.to_string(), json!({"t": text})))
+            .await
+            .unwrap();
+    }
+    e.refresh(&IndexTarget::new("p")).await.unwrap();
+    let q = json!({"match": {"t": "quick fox"}});
+    let exact = search(
+        &e,
+        "p",
+        json!({"query": q, "size": 20, "track_total_hits": true}),
+    )
+    .await;
+    let pruned = search(
+        &e,
+        "p",
+        json!({"query": q, "size": 20, "track_total_hits": 10}),
+    )
+    .await;
+    assert_eq!(
+        exact["hits"]["total"],
+        json!({"value": 300, "relation": "eq"})
+    );
+    assert_eq!(
+        pruned["hits"]["total"],
+        json!({"value": 10, "relation": "gte"})
+    );
+    let ids = |v: &Value| {
+        v["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["_id"].clone(), h["_score"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&exact), ids(&pruned));
+    assert_eq!(exact["hits"]["max_score"], pruned["hits"]["max_score"]);
+}
