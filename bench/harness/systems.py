@@ -1,0 +1,189 @@
+"""The systems under test. Each has: url, start(fresh), stop(), pid(), version(), restart_timed()."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+PROBE = {"query": {"match": {"description": "web server"}}, "size": 1}
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port(preferred=None):
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+def get_json(url, body=None, timeout=2.0):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    if data:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, json.loads(r.read())
+
+
+def wait_first_search(url, index, deadline, alive=lambda: True, interval=0.005):
+    """Polls until a real search on `index` answers 200 with hits. Returns seconds waited or raises."""
+    t0 = time.monotonic()
+    first_root = None
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError("process exited while starting")
+        try:
+            if first_root is None:
+                st, _ = get_json(url + "/", timeout=1.0)
+                if st == 200:
+                    first_root = time.monotonic() - t0
+            st, body = get_json(f"{url}/{index}/_search", PROBE, timeout=5.0)
+            if st == 200 and body.get("hits", {}).get("hits"):
+                return time.monotonic() - t0, first_root
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(interval)
+    raise RuntimeError(f"no search answer from {url} in time")
+
+
+class Searchgate:
+    name = "searchgate"
+
+    def __init__(self, binary, data_dir, work):
+        self.binary, self.data_dir, self.work = binary, data_dir, work
+        self.port = free_port(int(os.environ.get("BENCH_SG_PORT", "0")) or None)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.logfile = os.path.join(work, "searchgate.log")
+
+    def _spawn(self):
+        logf = open(self.logfile, "a")
+        self.proc = subprocess.Popen(
+            [self.binary, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}"],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+
+    def start(self, fresh=True):
+        if fresh and os.path.exists(self.data_dir):
+            shutil.rmtree(self.data_dir)
+        os.makedirs(self.data_dir, exist_ok=True)
+        with open(self.logfile, "w"):
+            pass
+        self._spawn()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"searchgate exited with {self.proc.returncode}; see {self.logfile}")
+            try:
+                if get_json(self.url + "/", timeout=1.0)[0] == 200:
+                    log(f"searchgate up at {self.url} (pid {self.proc.pid}, data {self.data_dir})")
+                    return
+            except (urllib.error.URLError, OSError, ValueError):
+                time.sleep(0.05)
+        raise RuntimeError("searchgate did not answer within 60 s")
+
+    def stop(self, timeout=60):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log("searchgate did not stop on SIGTERM; killing it")
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def pid(self):
+        return self.proc.pid
+
+    def version(self):
+        out = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def restart_timed(self, index, drop_caches=False):
+        """Stops the server (graceful), starts it on the same data dir, and times the first search."""
+        self.stop()
+        if drop_caches:
+            subprocess.run(["sync"])
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+        t0 = time.monotonic()
+        self._spawn()
+        first_search, first_root = wait_first_search(
+            self.url, index, t0 + 120, alive=lambda: self.proc.poll() is None, interval=0.002)
+        return {"first_search_s": first_search, "first_root_s": first_root}
+
+
+class OpenSearch:
+    name = "opensearch"
+
+    def __init__(self, repo, cluster, heap="1g"):
+        self.script = os.path.join(repo, "scripts", "opensearch")
+        self.cluster, self.heap = cluster, heap
+        self.http_port = free_port(int(os.environ.get("BENCH_OS_PORT", "9290")))
+        self.transport_port = free_port(int(os.environ.get("BENCH_OS_TRANSPORT_PORT", "9390")))
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        state = os.environ.get("SEARCHGATE_RUN_DIR",
+                               os.path.join(os.environ.get("SEARCHGATE_CACHE_DIR",
+                                                           os.path.expanduser("~/.cache/searchgate")), "run"))
+        self.state_dir = os.path.join(state, f"opensearch-{cluster}")
+        self.started = False
+
+    def _start_cmd(self, keep_data):
+        cmd = [self.script, "start", "--name", self.cluster, "--http-port", str(self.http_port),
+               "--transport-port", str(self.transport_port), "--heap", self.heap, "--timeout", "300"]
+        return cmd + (["--keep-data"] if keep_data else [])
+
+    def start(self, fresh=True):
+        subprocess.run([self.script, "stop", "--name", self.cluster], capture_output=True)
+        log(f"starting OpenSearch (cluster {self.cluster}, heap {self.heap}, {self.url})")
+        self.started = True
+        out = subprocess.run(self._start_cmd(keep_data=not fresh), stdout=subprocess.PIPE, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"scripts/opensearch start failed ({out.returncode})")
+        self.url = out.stdout.split()[0].rstrip("/")
+        log(f"OpenSearch up at {self.url} (pid {self.pid()})")
+
+    def stop(self):
+        if self.started:
+            subprocess.run([self.script, "stop", "--name", self.cluster], capture_output=True)
+            self.started = False
+
+    def pid(self):
+        with open(os.path.join(self.state_dir, "node-1.pid")) as f:
+            return int(f.read().strip())
+
+    def version(self):
+        try:
+            return "OpenSearch " + get_json(self.url + "/")[1]["version"]["number"]
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            return None
+
+    def restart_timed(self, index, drop_caches=False):
+        """Stops the node, starts it on the same data, and times the first search answer."""
+        self.stop()
+        if drop_caches:
+            subprocess.run(["sync"])
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+        t0 = time.monotonic()
+        self.started = True
+        p = subprocess.Popen(self._start_cmd(keep_data=True), stdout=subprocess.PIPE, text=True)
+        try:
+            first_search, first_root = wait_first_search(self.url, index, t0 + 300, interval=0.02)
+        finally:
+            out, _ = p.communicate()
+        return {"first_search_s": first_search, "first_root_s": first_root,
+                "start_script_s": time.monotonic() - t0, "start_script_rc": p.returncode}
