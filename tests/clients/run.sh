@@ -5,6 +5,9 @@
 #   2. tests/clients in venv-es8     (elasticsearch-py 8.x, opensearch-py), without the corpus test
 #   3. tests/clients in venv-es9     (elasticsearch-py 9.x, opensearch-py), with the corpus test
 #   4. tests/crash in venv-es9       (kill -9 during loads, at least 5 cycles)
+#   5. gateway in venv-es9           (a one-node OpenSearch via scripts/opensearch, `searchgate serve --upstream`
+#                                     in front of it: tests/gateway, then tests/clients with the corpus test
+#                                     through the gateway; see tests/gateway/README.md)
 #
 # Each pytest run starts its own `searchgate serve` on a temporary data dir and a free port.
 # Environment:
@@ -12,7 +15,7 @@
 #                     built with `cargo build --bin searchgate` when missing and the workspace exists)
 #   SEARCHGATE_URL    test an already running server instead (skips the tests that must start their own,
 #                     and the crash test)
-#   SG_SUITES         which runs, default "es8 es9 crash"
+#   SG_SUITES         which runs, default "es8 es9 crash gateway"
 # Extra arguments go to every pytest run (e.g. -x, -k bulk).
 # Exit status: non-zero if any run failed or collected no tests.
 set -uo pipefail
@@ -20,7 +23,7 @@ set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo_root"
 
-suites="${SG_SUITES:-es8 es9 crash}"
+suites="${SG_SUITES:-es8 es9 crash gateway}"
 
 venvs="$(scripts/setup-python)" || { echo "run.sh: scripts/setup-python failed" >&2; exit 1; }
 venv_es8="$(sed -n 1p <<<"$venvs")"
@@ -69,6 +72,19 @@ for suite in $suites; do
                 echo "run.sh: crash test skipped (SEARCHGATE_URL is set; it must start its own server)" >&2
             else
                 run_pytest "crash" "$venv_es9" tests/crash "$@"
+            fi
+            ;;
+        gateway)
+            if [[ -n "${SEARCHGATE_URL:-}" ]]; then
+                echo "run.sh: gateway suite skipped (SEARCHGATE_URL is set; it starts OpenSearch and its own gateway)" >&2
+            else
+                # the plugin stops the cluster at the end; this trap covers a run.sh that is interrupted
+                gw_cluster="${SG_GATEWAY_OPENSEARCH_NAME:-sg-gw-test}"
+                if [[ -z "${SG_GATEWAY_UPSTREAM:-}" && "${SEARCHGATE_KEEP_OPENSEARCH:-}" != 1 ]]; then
+                    trap 'scripts/opensearch stop --name "$gw_cluster" >/dev/null 2>&1 || true' EXIT
+                fi
+                PYTHONPATH="$repo_root/tests/gateway:$repo_root/tests/clients${PYTHONPATH:+:$PYTHONPATH}" \
+                    run_pytest "gateway" "$venv_es9" -p gateway_plugin tests/gateway tests/clients "$@"
             fi
             ;;
         *) echo "run.sh: unknown suite $suite" >&2; failed+=("$suite (unknown)") ;;

@@ -1,6 +1,6 @@
 //! Request bodies: the size limit (from `Content-Length` first, then while reading,
-//! so chunked bodies are bounded too), the accepted content types, and JSON parsing
-//! with the nesting-depth limit.
+//! so chunked bodies are bounded too; [`read_within`], also used by the gateway),
+//! the accepted content types, and JSON parsing with the nesting-depth limit.
 
 use crate::edge::{media_type, Essence};
 use crate::error::ApiError;
@@ -50,6 +50,36 @@ fn too_long_streamed(limit: u64) -> Error {
     )
 }
 
+/// Reads a request body within `limit` bytes: a declared `Content-Length` over the
+/// limit is refused before reading, a chunked body while reading. Both are ES's 413.
+/// Shared by the embedded handlers ([`Body`]) and the gateway's pass-through.
+pub async fn read_within(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: u64,
+) -> Result<Bytes, ApiError> {
+    if let Some(len) = declared_length(headers) {
+        if len > limit {
+            return Err(Error::too_large(len, limit).into());
+        }
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    let collected = Limited::new(body, limit_usize)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                ApiError::from(too_long_streamed(limit))
+            } else {
+                ApiError::from(Error::bad_request(
+                    "parse_exception",
+                    format!("failed to read the request body: {e}"),
+                ))
+            }
+        })?;
+    Ok(collected.to_bytes())
+}
+
 impl FromRequest<AppState> for Body {
     type Rejection = ApiError;
 
@@ -66,22 +96,9 @@ impl FromRequest<AppState> for Body {
         if declared.is_some_and(|l| l > 0) {
             check_content_type(content_type.as_ref())?;
         }
-        let uri = req.uri().clone();
-        let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-        let bytes = Limited::new(req.into_body(), limit_usize)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.downcast_ref::<LengthLimitError>().is_some() {
-                    ApiError::from(too_long_streamed(limit))
-                } else {
-                    ApiError::from(Error::bad_request(
-                        "parse_exception",
-                        format!("failed to read the request body: {e}"),
-                    ))
-                }
-            })?
-            .to_bytes();
+        let (parts, body) = req.into_parts();
+        let bytes = read_within(&parts.headers, body, limit).await?;
+        let uri = parts.uri;
         if !bytes.is_empty() && declared.is_none() {
             check_content_type(content_type.as_ref())?;
         }

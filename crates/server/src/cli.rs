@@ -1,7 +1,7 @@
 //! The command line: `searchgate serve [OPTIONS]` and `searchgate --version`.
 //! Flags override the config file and the environment (see `config`).
 
-use crate::config::{HttpOverrides, Overrides, RawConfig};
+use crate::config::{HttpOverrides, Overrides, RawConfig, UpstreamOverrides};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,14 +22,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the Elasticsearch REST API from the embedded engine
+    /// Serve the Elasticsearch REST API from the embedded engine, or as a gateway in
+    /// front of an Elasticsearch/OpenSearch cluster (--upstream)
     Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Configuration is layered: defaults < --config FILE < SEARCHGATE_* environment \
-(e.g. SEARCHGATE_LISTEN, SEARCHGATE_HTTP__MAX_CONTENT_LENGTH) < flags."
+(e.g. SEARCHGATE_LISTEN, SEARCHGATE_HTTP__MAX_CONTENT_LENGTH) < flags.
+
+Gateway mode: with --upstream (SEARCHGATE_UPSTREAM, or `urls` in the file's [upstream] table), \
+or with one [[clusters]] entry in the file (nodes, credentials, TLS, balancer, pool, timeouts, \
+health checks, sniffing, retries, breaker: see searchgate.example.toml), every request is \
+forwarded to that cluster and its answer streamed back; only /_searchgate/health and \
+/_searchgate/nodes (the upstream nodes' state) are answered locally. Storage and engine \
+settings are then unused. At start-up the nodes are checked and searchgate exits if none \
+answers, unless --allow-unavailable-at-start."
 )]
 pub struct ServeArgs {
     /// Directory for indices and their write-ahead logs [default: ./data]
@@ -51,6 +60,17 @@ pub struct ServeArgs {
     /// Node name shown by GET / [default: the host name]
     #[arg(long, value_name = "NAME", help_heading = "Cluster")]
     pub node_name: Option<String>,
+
+    /// Serve as a gateway in front of this Elasticsearch/OpenSearch cluster instead of
+    /// the embedded engine: node URLs, comma-separated; credentials in a URL
+    /// (https://user:pass@host:9200) become basic auth [env: SEARCHGATE_UPSTREAM]
+    #[arg(long, value_name = "URL[,URL...]", help_heading = "Gateway")]
+    pub upstream: Option<String>,
+
+    /// Start the gateway even if no node of the cluster answers the start-up check
+    /// (requests fail with 502/503 until one does) [config: upstream.allow_unavailable_at_start]
+    #[arg(long, help_heading = "Gateway")]
+    pub allow_unavailable_at_start: bool,
 
     /// TOML configuration file
     #[arg(
@@ -77,6 +97,10 @@ impl ServeArgs {
             log_level: self.log_level.clone(),
             http: HttpOverrides {
                 max_content_length: self.max_content_length.clone(),
+            },
+            upstream: UpstreamOverrides {
+                urls: self.upstream.clone(),
+                allow_unavailable_at_start: self.allow_unavailable_at_start.then_some(true),
             },
         }
     }

@@ -21,12 +21,24 @@
 //! writer_memory = "64mb"          # per index writer
 //! writer_threads = 1
 //! auto_create_index = true        # action.auto_create_index
+//!
+//! # Gateway mode, instead of the embedded engine: either node URLs ...
+//! [upstream]
+//! urls = "http://10.0.0.1:9200,http://10.0.0.2:9200"   # --upstream, SEARCHGATE_UPSTREAM
+//! allow_unavailable_at_start = false   # start even when no node answers
+//!
+//! # ... or one cluster with every setting of `searchgate_upstream::UpstreamConfig`
+//! [[clusters]]
+//! name = "main"
+//! nodes = ["https://10.0.0.1:9200"]
+//! tls = { ca = "/etc/ssl/es-ca.pem" }
 //! ```
 
 use crate::state::Limits;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use searchgate_core::units::{format_bytes, parse_bytes, parse_time};
+use searchgate_upstream::UpstreamConfig;
 use serde::{Deserialize, Serialize};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -43,6 +55,7 @@ const ENV_KEYS: &[&str] = &[
     "log_level",
     "http",
     "engine",
+    "upstream",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +67,13 @@ pub enum ConfigError {
         key: &'static str,
         value: String,
         why: String,
+    },
+    /// The gateway's cluster cannot work: a bad node URL, an unreadable or bad CA
+    /// file, a bound out of range.
+    #[error("configuration: {what}: {source}")]
+    Upstream {
+        what: String,
+        source: searchgate_upstream::ConfigError,
     },
 }
 
@@ -146,6 +166,34 @@ impl Default for RawEngine {
     }
 }
 
+/// Node URLs of `upstream.urls`: one comma-separated string (as `--upstream` and
+/// `SEARCHGATE_UPSTREAM` give them) or a TOML array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Urls {
+    fn joined(&self) -> String {
+        match self {
+            Urls::One(s) => s.clone(),
+            Urls::Many(v) => v.join(","),
+        }
+    }
+}
+
+/// `[upstream]`: gateway mode from node URLs, and the start-up policy of the gateway.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUpstream {
+    /// Serve as a gateway in front of these nodes (every upstream setting default).
+    pub urls: Option<Urls>,
+    /// Start even when no node of the cluster answers the start-up health check.
+    pub allow_unavailable_at_start: bool,
+}
+
 /// The configuration as layered, before validation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -159,6 +207,10 @@ pub struct RawConfig {
     pub destructive_requires_name: bool,
     pub http: RawHttp,
     pub engine: RawEngine,
+    pub upstream: RawUpstream,
+    /// Gateway mode with one cluster described in full (nodes, credentials, TLS,
+    /// balancer, timeouts ...). Several clusters (federation) are not built yet.
+    pub clusters: Vec<UpstreamConfig>,
 }
 
 impl Default for RawConfig {
@@ -172,6 +224,8 @@ impl Default for RawConfig {
             destructive_requires_name: true,
             http: RawHttp::default(),
             engine: RawEngine::default(),
+            upstream: RawUpstream::default(),
+            clusters: Vec::new(),
         }
     }
 }
@@ -191,6 +245,22 @@ pub struct Overrides {
     pub log_level: Option<String>,
     #[serde(skip_serializing_if = "HttpOverrides::is_empty")]
     pub http: HttpOverrides,
+    #[serde(skip_serializing_if = "UpstreamOverrides::is_empty")]
+    pub upstream: UpstreamOverrides,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UpstreamOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urls: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unavailable_at_start: Option<bool>,
+}
+
+impl UpstreamOverrides {
+    fn is_empty(&self) -> bool {
+        self.urls.is_none() && self.allow_unavailable_at_start.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -213,6 +283,15 @@ pub struct EngineSettings {
     pub auto_create_index: bool,
 }
 
+/// Gateway mode: the one cluster searchgate forwards every request to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewaySettings {
+    /// Validated (node URLs, TLS files, bounds).
+    pub cluster: UpstreamConfig,
+    /// Start even when no node answers the start-up health check.
+    pub allow_unavailable_at_start: bool,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -224,6 +303,8 @@ pub struct Config {
     pub limits: Limits,
     pub shutdown_timeout: Duration,
     pub engine: EngineSettings,
+    /// `Some`: serve as a gateway in front of a cluster instead of the embedded engine.
+    pub gateway: Option<GatewaySettings>,
 }
 
 impl RawConfig {
@@ -251,6 +332,12 @@ impl RawConfig {
             let key = rest.to_ascii_lowercase();
             let top = key.split("__").next().unwrap_or_default();
             if !ENV_KEYS.contains(&top) {
+                continue;
+            }
+            // `SEARCHGATE_UPSTREAM` is the URL list of `--upstream`: a string, kept
+            // as it is (the other `upstream.*` keys nest as usual).
+            if key == "upstream" {
+                env_fig = env_fig.merge(Serialized::default("upstream.urls", v.as_str()));
                 continue;
             }
             let dotted = key.replace("__", ".");
@@ -345,6 +432,8 @@ impl RawConfig {
             ));
         }
 
+        let gateway = gateway_settings(&self.upstream, self.clusters)?;
+
         Ok(Config {
             data_dir: self.data_dir,
             listen,
@@ -363,8 +452,54 @@ impl RawConfig {
                 writer_threads: e.writer_threads,
                 auto_create_index: e.auto_create_index,
             },
+            gateway,
         })
     }
+}
+
+/// Gateway mode from `upstream.urls` or `[[clusters]]` (not both; one cluster).
+fn gateway_settings(
+    upstream: &RawUpstream,
+    mut clusters: Vec<UpstreamConfig>,
+) -> Result<Option<GatewaySettings>, ConfigError> {
+    let cluster = match (&upstream.urls, clusters.len()) {
+        (None, 0) => return Ok(None),
+        (Some(urls), 0) => {
+            UpstreamConfig::from_urls(&urls.joined()).map_err(|source| ConfigError::Upstream {
+                what: "`upstream.urls` (--upstream, SEARCHGATE_UPSTREAM)".into(),
+                source,
+            })?
+        }
+        (Some(urls), _) => {
+            return Err(invalid(
+                "upstream.urls",
+                urls.joined(),
+                "--upstream (upstream.urls, SEARCHGATE_UPSTREAM) and [[clusters]] both name \
+                 the gateway's cluster: use one of them",
+            ))
+        }
+        (None, 1) => {
+            let cluster = clusters.remove(0);
+            cluster.validate().map_err(|source| ConfigError::Upstream {
+                what: format!("[[clusters]] entry [{}]", cluster.name),
+                source,
+            })?;
+            cluster
+        }
+        (None, n) => {
+            let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+            return Err(invalid(
+                "clusters",
+                format!("{n} clusters: {}", names.join(", ")),
+                "federation is not built yet: the gateway serves exactly one cluster; \
+                 keep one [[clusters]] entry",
+            ));
+        }
+    };
+    Ok(Some(GatewaySettings {
+        cluster,
+        allow_unavailable_at_start: upstream.allow_unavailable_at_start,
+    }))
 }
 
 /// ES names a node after its host by default.
@@ -488,5 +623,182 @@ mod tests {
         let e = RawConfig::load(Some(Path::new("/no/such.toml")), &[], &Overrides::default())
             .unwrap_err();
         assert!(e.to_string().contains("no such file"));
+    }
+
+    fn gateway(file: Option<&Path>, env: &[(String, String)], cli: &Overrides) -> GatewaySettings {
+        valid(file, env, cli).gateway.expect("gateway mode")
+    }
+
+    fn load_error(file: Option<&Path>, env: &[(String, String)], cli: &Overrides) -> String {
+        match RawConfig::load(file, env, cli) {
+            Ok(raw) => raw.validate().unwrap_err().to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let file = dir.path().join("sg.toml");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    #[test]
+    fn gateway_from_urls_in_every_layer() {
+        assert_eq!(valid(None, &[], &Overrides::default()).gateway, None);
+        let g = gateway(
+            None,
+            &env(&[(
+                "SEARCHGATE_UPSTREAM",
+                "http://127.0.0.1:9200, http://127.0.0.1:9201",
+            )]),
+            &Overrides::default(),
+        );
+        let urls: Vec<&str> = g.cluster.nodes.iter().map(|n| n.url.as_str()).collect();
+        assert_eq!(urls, ["http://127.0.0.1:9200", "http://127.0.0.1:9201"]);
+        assert!(!g.allow_unavailable_at_start);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "[upstream]\nurls = [\"http://h1:9200\", \"http://h2:9200\"]\nallow_unavailable_at_start = true\n",
+        );
+        let g = gateway(Some(&file), &[], &Overrides::default());
+        assert_eq!(g.cluster.nodes.len(), 2);
+        assert!(g.allow_unavailable_at_start);
+        // env beats the file, flags beat env
+        let e = env(&[("SEARCHGATE_UPSTREAM", "http://from-env:9200")]);
+        let g = gateway(Some(&file), &e, &Overrides::default());
+        assert_eq!(g.cluster.nodes[0].url, "http://from-env:9200");
+        assert!(g.allow_unavailable_at_start, "the rest of [upstream] stays");
+        let cli = Overrides {
+            upstream: UpstreamOverrides {
+                urls: Some("http://u:p@from-cli:9200".into()),
+                allow_unavailable_at_start: None,
+            },
+            ..Default::default()
+        };
+        let g = gateway(Some(&file), &e, &cli);
+        assert_eq!(g.cluster.nodes[0].url, "http://from-cli:9200");
+        assert!(g.cluster.credentials.is_some());
+        let e = env(&[
+            ("SEARCHGATE_UPSTREAM", "http://h:9200"),
+            ("SEARCHGATE_UPSTREAM__ALLOW_UNAVAILABLE_AT_START", "true"),
+        ]);
+        assert!(gateway(None, &e, &Overrides::default()).allow_unavailable_at_start);
+    }
+
+    #[test]
+    fn gateway_from_a_clusters_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            r#"
+[[clusters]]
+name = "main"
+nodes = ["http://127.0.0.1:9200", { url = "http://127.0.0.1:9201", weight = 3 }]
+balancer = "round_robin"
+timeouts = { read = "5s" }
+credentials = { api_key = "abc==" }
+"#,
+        );
+        let g = gateway(Some(&file), &[], &Overrides::default());
+        assert_eq!(g.cluster.name, "main");
+        assert_eq!(g.cluster.nodes[1].weight, 3);
+        assert_eq!(
+            g.cluster.balancer,
+            searchgate_upstream::BalancerKind::RoundRobin
+        );
+        assert_eq!(g.cluster.timeouts.read, Duration::from_secs(5));
+        assert_eq!(g.cluster.timeouts.connect, Duration::from_secs(10));
+    }
+
+    /// The commented `[[clusters]]` example of `searchgate.example.toml` parses, and
+    /// the values it shows are the defaults (but for its nodes, credentials and tls).
+    #[test]
+    fn example_clusters_entry_is_valid_and_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("searchgate.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("# [[clusters]]").expect("a [[clusters]] example");
+        let entry: Vec<&str> = text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter(|l| !l.starts_with("#  ")) // continued comments
+            .map(|l| l.trim_start_matches("# "))
+            .filter(|l| !l.starts_with("tls"))
+            .collect();
+        assert!(entry.len() > 10, "{entry:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(&dir, &entry.join("\n"));
+        let g = gateway(Some(&file), &[], &Overrides::default());
+        let mut expected = UpstreamConfig {
+            nodes: vec![
+                searchgate_upstream::NodeConfig::new("http://10.0.0.1:9200"),
+                searchgate_upstream::NodeConfig::weighted("http://10.0.0.2:9200", 2),
+            ],
+            ..UpstreamConfig::default()
+        };
+        assert!(g.cluster.credentials.is_some());
+        expected.credentials = g.cluster.credentials.clone();
+        assert_eq!(g.cluster, expected);
+    }
+
+    #[test]
+    fn gateway_errors_are_clear() {
+        let cli = |urls: &str| Overrides {
+            upstream: UpstreamOverrides {
+                urls: Some(urls.into()),
+                allow_unavailable_at_start: None,
+            },
+            ..Default::default()
+        };
+        let e = load_error(None, &[], &cli("htp://x:9200"));
+        assert!(
+            e.contains("--upstream") && e.contains("invalid node url [htp://x:9200]"),
+            "{e}"
+        );
+        let e = load_error(None, &[], &cli(""));
+        assert!(e.contains("has no nodes"), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "[[clusters]]\nname = \"secure\"\nnodes = [\"https://127.0.0.1:9200\"]\ntls = { ca = \"/no/such/ca.pem\" }\n",
+        );
+        let e = load_error(Some(&file), &[], &Overrides::default());
+        assert!(
+            e.contains("[[clusters]] entry [secure]") && e.contains("/no/such/ca.pem"),
+            "{e}"
+        );
+        // a CA file that is not a certificate
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "not a certificate\n").unwrap();
+        let file = write(
+            &dir,
+            &format!(
+                "[[clusters]]\nnodes = [\"https://127.0.0.1:9200\"]\ntls = {{ ca = {:?} }}\n",
+                ca.display().to_string()
+            ),
+        );
+        let e = load_error(Some(&file), &[], &Overrides::default());
+        assert!(e.contains(&ca.display().to_string()), "{e}");
+
+        let file = write(
+            &dir,
+            "[[clusters]]\nname = \"a\"\nnodes = [\"http://h1:9200\"]\n[[clusters]]\nname = \"b\"\nnodes = [\"http://h2:9200\"]\n",
+        );
+        let e = load_error(Some(&file), &[], &Overrides::default());
+        assert!(
+            e.contains("federation is not built yet") && e.contains("a, b"),
+            "{e}"
+        );
+        let e = load_error(Some(&file), &[], &cli("http://h3:9200"));
+        assert!(e.contains("use one of them"), "{e}");
+
+        let file = write(&dir, "[[clusters]]\nnodez = [\"http://h1:9200\"]\n");
+        let e = load_error(Some(&file), &[], &Overrides::default());
+        assert!(e.contains("nodez"), "{e}");
+        let file = write(&dir, "[upstream]\nallow_unavailable = true\n");
+        let e = load_error(Some(&file), &[], &Overrides::default());
+        assert!(e.contains("allow_unavailable"), "{e}");
     }
 }

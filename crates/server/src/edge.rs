@@ -7,6 +7,10 @@
 //!   `application/json`.
 //! - `X-Elastic-Product: Elasticsearch` on every response, errors and HEAD included;
 //!   `X-Opaque-Id` echoed back.
+//!
+//! [`render`], inside it, only for searchgate's own answers (not for what the
+//! gateway forwards: the cluster applies these itself):
+//!
 //! - `pretty` and `filter_path` on JSON responses (`filter_path` not on error
 //!   bodies, as in ES).
 //! - A 405 from the router becomes ES's `Incorrect HTTP method ...` body.
@@ -144,42 +148,26 @@ fn path_and_query(req: &Request) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
-/// The middleware itself (installed with `axum::middleware::from_fn`).
-pub async fn edge(mut req: Request, next: Next) -> Response {
+/// The outer middleware of both modes (installed with `axum::middleware::from_fn`):
+/// negotiation, the product header, `X-Opaque-Id`, the access log. It never reads a
+/// body, so forwarded responses stream through it untouched.
+pub async fn edge(req: Request, next: Next) -> Response {
     let started = tokio::time::Instant::now();
     let method = req.method().clone();
     let uri = path_and_query(&req);
     let opaque_id = req.headers().get(OPAQUE_ID).cloned();
-    let negotiated = Negotiated::from_headers(req.headers());
-    // Parsed once here and handed to the handler's `Params` extractor. A bad query
-    // string is answered by that extractor; here it only means no `pretty`/`filter_path`.
-    let rendering = match Params::parse(req.uri().path(), req.uri().query()) {
-        Ok(p) => {
-            let r = Rendering::from_params(&p);
-            req.extensions_mut().insert(p);
-            r
-        }
-        Err(_) => Rendering::default(),
-    };
-    let (negotiated, mut resp) = match negotiated {
+    let (negotiated, mut resp) = match Negotiated::from_headers(req.headers()) {
         Ok(n) => (n, next.run(req).await),
         Err(e) => (Negotiated::default(), ApiError::from(e).into_response()),
     };
-
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
-        && resp.extensions().get::<ErrorBody>().is_none()
-    {
-        resp = rewrite_405(&resp, &uri, &method);
-    }
-
+    // Only searchgate's own JSON is exactly `application/json`; a cluster's answer
+    // (`application/json; charset=UTF-8`, or the vendor type the gateway restored)
+    // keeps its content type.
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == response::JSON.as_bytes());
     if is_json {
-        if method != Method::HEAD && (rendering.pretty || rendering.filter.is_some()) {
-            resp = rerender(resp, &rendering).await;
-        }
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, negotiated.json_content_type());
     }
@@ -195,6 +183,40 @@ pub async fn edge(mut req: Request, next: Next) -> Response {
         took_us = started.elapsed().as_micros() as u64,
         "request"
     );
+    resp
+}
+
+/// The rendering middleware of searchgate's own answers (the embedded engine's
+/// routes, the gateway's `/_searchgate/*`), inside [`edge`]: parses the query string
+/// once for the handlers, turns the router's bare 405 into ES's body, and applies
+/// `pretty` and `filter_path`. Forwarded requests never pass through it: the cluster
+/// has applied those parameters itself.
+pub async fn render(mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let uri = path_and_query(&req);
+    // Parsed once here and handed to the handler's `Params` extractor. A bad query
+    // string is answered by that extractor; here it only means no `pretty`/`filter_path`.
+    let rendering = match Params::parse(req.uri().path(), req.uri().query()) {
+        Ok(p) => {
+            let r = Rendering::from_params(&p);
+            req.extensions_mut().insert(p);
+            r
+        }
+        Err(_) => Rendering::default(),
+    };
+    let mut resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && resp.extensions().get::<ErrorBody>().is_none()
+    {
+        resp = rewrite_405(&resp, &uri, &method);
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == response::JSON.as_bytes());
+    if is_json && method != Method::HEAD && (rendering.pretty || rendering.filter.is_some()) {
+        resp = rerender(resp, &rendering).await;
+    }
     resp
 }
 

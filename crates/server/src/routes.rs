@@ -99,9 +99,11 @@ async fn no_handler(req: Request) -> Response {
     ApiError::no_handler(uri, req.method().as_str()).into_response()
 }
 
-/// The application: routes, panic catching, and the edge middleware outermost so
-/// that every response (panics, fallbacks, 405s included) gets the product header
-/// and the negotiated content type.
+/// The embedded engine's application: routes, panic catching, the rendering of
+/// searchgate's answers (`pretty`, `filter_path`, ES's 405), and the edge middleware
+/// outermost so that every response (panics, fallbacks, 405s included) gets the
+/// product header and the negotiated content type. (The gateway mode mounts
+/// [`crate::gateway::app`] instead.)
 ///
 /// The routes sit inside as one service: `Router::layer` would run a layer *inside*
 /// each method router, before axum adds the `Allow` header to a 405.
@@ -109,5 +111,6 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(routes().with_state(state))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(edge::render))
         .layer(axum::middleware::from_fn(edge::edge))
 }

@@ -310,9 +310,19 @@ impl Upstream {
 
     /// Forwards one request, retrying on other nodes where that is safe. A response
     /// from a node is returned whatever its status (after retries, the last one);
-    /// `Err` only when no node answered, naming the last node and the cause.
+    /// `Err` when no node answered, naming the last node and the cause, or (400,
+    /// nothing sent) when the path cannot be sent unchanged (see [`unforwardable`]).
     pub async fn forward(&self, req: ForwardRequest) -> Result<ForwardResponse, Error> {
         self.ensure_background();
+        if let Some(why) = unforwardable(&req.path_and_query) {
+            return Err(Error::bad_request(
+                "illegal_argument_exception",
+                format!(
+                    "the gateway cannot forward [{} {}]: {why}",
+                    req.method, req.path_and_query
+                ),
+            ));
+        }
         let inner = &*self.inner;
         let config = &inner.config;
         let deadline = Instant::now() + config.timeouts.total;
@@ -569,6 +579,29 @@ impl Upstream {
     }
 }
 
+/// Why a request target cannot be forwarded unchanged, if it cannot. The HTTP client
+/// parses the target as a (WHATWG) URL, which removes `.` and `..` path segments
+/// (`%2E` and `%2e` included) and reads `\` as `/`: the node would be asked for
+/// another resource (`DELETE /idx/_doc/..` would reach `DELETE /idx/`). Such a
+/// request is refused rather than silently changed. Other differences of the URL
+/// parser are encodings only (a space becomes `%20`), which the node decodes alike.
+pub(crate) fn unforwardable(path_and_query: &str) -> Option<&'static str> {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    if path.contains('\\') {
+        return Some("a `\\` in the path would reach the node as `/`");
+    }
+    let dot = |seg: &str| {
+        let lower = seg.to_ascii_lowercase().replace("%2e", ".");
+        lower == "." || lower == ".."
+    };
+    if path.split('/').any(dot) {
+        return Some(
+            "a `.` or `..` path segment would be removed on the way (and another resource reached)",
+        );
+    }
+    None
+}
+
 fn retry_backoff(retry: &RetryConfig) -> ExponentialBackoff {
     ExponentialBackoff::try_new(retry.backoff_base, retry.backoff_max, 0.5).expect("validated")
 }
@@ -594,6 +627,64 @@ mod tests {
 
     fn assert_send<T: Send>(_: &T) {}
     fn assert_send_sync<T: Send + Sync>() {}
+
+    /// What the check lets through is sent as it is, up to percent-encoding; what it
+    /// refuses would have been changed by the URL parser.
+    #[test]
+    fn unforwardable_paths() {
+        let sent = |pq: &str| {
+            let url = reqwest::Url::parse(&format!("http://127.0.0.1:9200{pq}")).unwrap();
+            match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            }
+        };
+        for ok in [
+            "/",
+            "/idx/_search?q=a.b&size=1",
+            "/idx/_doc/a.b",
+            "/.kibana/_doc/...",
+            "/idx/_doc/%2E%2E%2E",
+            "/idx/_doc/x?routing=..",
+            "/_cat/indices?v&h=..",
+            "/idx/_doc/a%2Fb",
+            "/%2Ehidden",
+            "/idx/_doc/has%20space",
+        ] {
+            assert_eq!(unforwardable(ok), None, "{ok}");
+            assert_eq!(sent(ok), ok, "{ok} is sent unchanged");
+        }
+        for bad in [
+            "/.",
+            "/..",
+            "/%2E",
+            "/%2e%2E",
+            "/.%2e",
+            "/idx/_doc/..",
+            "/idx/_doc/../x",
+            "/idx/./_search",
+            "/idx/_doc/a\\b",
+        ] {
+            assert!(unforwardable(bad).is_some(), "{bad}");
+            assert_ne!(sent(bad), bad, "{bad} would be changed");
+        }
+    }
+
+    #[tokio::test]
+    async fn dot_segments_are_refused_not_changed() {
+        let gw = Upstream::new(UpstreamConfig::from_urls("http://127.0.0.1:1").unwrap()).unwrap();
+        let req = ForwardRequest::new(
+            Method::DELETE,
+            "/idx/_doc/..",
+            HeaderMap::new(),
+            Bytes::new(),
+        );
+        let e = gw.forward(req).await.unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.kind, "illegal_argument_exception");
+        assert!(e.reason.contains("[DELETE /idx/_doc/..]"), "{}", e.reason);
+        assert_eq!(gw.nodes_view()["requests"], 0, "nothing was sent");
+    }
 
     /// The server mounts `forward` in axum handlers: its future must be `Send`,
     /// and the response body a `Send` stream.
