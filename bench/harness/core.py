@@ -196,6 +196,10 @@ class Context:
         if s is None:
             if name == "searchgate":
                 s = Searchgate(self.sg_bin, os.path.join(self.work, "searchgate-data"), self.work)
+            elif name == "gateway":
+                upstream = self.system("opensearch").url
+                s = Searchgate(self.sg_bin, os.path.join(self.work, "gateway-data"), self.work,
+                               extra_args=["--upstream", upstream], logname="gateway.log")
             elif name == "opensearch":
                 s = OpenSearch(REPO, "bench-smoke" if self.smoke else "bench", heap=self.opts.os_heap)
             else:

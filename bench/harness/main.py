@@ -125,7 +125,8 @@ def main(argv):
                 failed.append(sid)
             rec["elapsed_s"] = time.monotonic() - t0
             rec["versions"] = {"searchgate": _version(ctx, "searchgate"), "opensearch": _version(ctx, "opensearch"),
-                               "rustc": mach["rustc"], "java": mach["java"]}
+                               "rustc": mach["rustc"], "java": mach["java"],
+                               "searchgate_binary": _binary(ctx.sg_bin)}
             with open(os.path.join(opts.out, f"{sid}.json"), "w") as f:
                 json.dump(rec, f, indent=1, default=str)
                 f.write("\n")
@@ -138,6 +139,18 @@ def main(argv):
         log(f"report: {md}, chart: {os.path.join(opts.out, 'chart.svg')}")
     log(f"done in {time.monotonic() - t_all:.1f}s" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _binary(path):
+    """Which build ran: the checkout's commit says nothing about a binary built earlier."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    st = os.stat(path)
+    return {"path": path, "sha256": h.hexdigest()[:16],
+            "built": datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def _version(ctx, name):

@@ -119,7 +119,9 @@ def context_lines(recs):
     out = [f"Machine: {m['cores']} cores ({m.get('cpu_model')}), {m['memory_gb']} GB, {m.get('os')}, "
            f"kernel {m['kernel']}; {v.get('searchgate')}; {v.get('opensearch') or 'OpenSearch not run'} "
            f"(heap {recs[-1]['settings'].get('opensearch_heap')}, {v.get('java')}); {v.get('rustc')}; "
-           f"commit {m.get('git_commit')}.",
+           f"checkout {m.get('git_commit')} at run time"
+           + (f"; searchgate binary sha256 {b['sha256']}, built {b['built'][:16].replace('T', ' ')} UTC"
+              if (b := recs[-1].get("versions", {}).get("searchgate_binary")) else "") + ".",
            "",
            "Command(s): " + ", ".join(f"`{c}`" for c in cmds) + ". Results: "
            + ", ".join(f"`bench/results/{r['scenario']}.json` ({r['started_at'][:16].replace('T', ' ')} UTC)"

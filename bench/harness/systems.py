@@ -61,17 +61,19 @@ def wait_first_search(url, index, deadline, alive=lambda: True, interval=0.005):
 class Searchgate:
     name = "searchgate"
 
-    def __init__(self, binary, data_dir, work):
+    def __init__(self, binary, data_dir, work, extra_args=(), logname="searchgate.log"):
         self.binary, self.data_dir, self.work = binary, data_dir, work
+        self.extra_args = list(extra_args)
         self.port = free_port(int(os.environ.get("BENCH_SG_PORT", "0")) or None)
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
-        self.logfile = os.path.join(work, "searchgate.log")
+        self.logfile = os.path.join(work, logname)
 
     def _spawn(self):
         logf = open(self.logfile, "a")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}"],
+            [self.binary, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}"]
+            + self.extra_args,
             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         logf.close()
 
@@ -88,7 +90,8 @@ class Searchgate:
                 raise RuntimeError(f"searchgate exited with {self.proc.returncode}; see {self.logfile}")
             try:
                 if get_json(self.url + "/", timeout=1.0)[0] == 200:
-                    log(f"searchgate up at {self.url} (pid {self.proc.pid}, data {self.data_dir})")
+                    log(f"searchgate up at {self.url} (pid {self.proc.pid}, data {self.data_dir}"
+                        f"{', ' + ' '.join(self.extra_args) if self.extra_args else ''})")
                     return
             except (urllib.error.URLError, OSError, ValueError):
                 time.sleep(0.05)
