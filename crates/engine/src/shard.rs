@@ -629,19 +629,15 @@ impl Shard {
                     return Ok(self.response(&id, 1, seq_no, WriteResult::NotFound));
                 };
                 let version = c.version + 1;
-                WalOp::Delete {
-                    id: id.clone(),
-                    seq_no,
-                    version,
-                }
-                .encode_into(wal_buf);
-                pending.insert(
-                    id.clone(),
-                    LiveEntry {
+                record(
+                    wal_buf,
+                    pending,
+                    WalOp::Delete {
+                        id: id.clone(),
                         seq_no,
                         version,
-                        source: None,
                     },
+                    None,
                 );
                 applied.push((id.clone(), None, true));
                 Ok(self.response(&id, version, seq_no, WriteResult::Deleted))
@@ -758,21 +754,13 @@ impl Shard {
             WriteResult::Created
         };
         add_internal(table, &mut tdoc, &id, &source, seq_no, version);
-        WalOp::Index {
+        let op = WalOp::Index {
             id: id.clone(),
             seq_no,
             version,
             source: source.to_vec(),
-        }
-        .encode_into(wal_buf);
-        pending.insert(
-            id.clone(),
-            LiveEntry {
-                seq_no,
-                version,
-                source: Some(source),
-            },
-        );
+        };
+        record(wal_buf, pending, op, Some(source));
         applied.push((id.clone(), Some(tdoc), existed));
         self.response(&id, version, seq_no, result)
     }
@@ -898,6 +886,37 @@ impl Shard {
             number_of_replicas: settings.number_of_replicas,
         }
     }
+}
+
+/// Records a write: its log record, and its entry in the batch's live map.
+fn record(
+    wal_buf: &mut Vec<u8>,
+    pending: &mut HashMap<String, LiveEntry>,
+    op: WalOp,
+    source: Option<Bytes>,
+) {
+    op.encode_into(wal_buf);
+    let (id, seq_no, version) = match op {
+        WalOp::Index {
+            id,
+            seq_no,
+            version,
+            ..
+        }
+        | WalOp::Delete {
+            id,
+            seq_no,
+            version,
+        } => (id, seq_no, version),
+    };
+    pending.insert(
+        id,
+        LiveEntry {
+            seq_no,
+            version,
+            source,
+        },
+    );
 }
 
 fn commit(writer: &mut IndexWriter, max_seq: i64) -> Result<()> {

@@ -24,6 +24,17 @@ async fn engine(dir: &std::path::Path) -> Arc<Engine> {
     Engine::open(EngineConfig::new(dir)).await.unwrap()
 }
 
+async fn create_with_mapping(e: &Engine, index: &str, mapping: Value) {
+    let mappings = Mapping::parse(&mapping).unwrap();
+    let req = CreateIndexRequest {
+        index: index.into(),
+        settings: Default::default(),
+        mappings,
+        aliases: None,
+    };
+    e.create_index(req).await.unwrap();
+}
+
 fn doc(index: &str, id: &str, v: Value) -> IndexRequest {
     IndexRequest {
         index: index.into(),
@@ -154,18 +165,9 @@ async fn bm25_matches_opensearch() {
 async fn sorting_filters_and_ranges() {
     let dir = tempfile::tempdir().unwrap();
     let e = engine(dir.path()).await;
-    let mapping = Mapping::parse(&json!({"properties": {
+    create_with_mapping(&e, "s", json!({"properties": {
         "tag": {"type": "keyword"}, "n": {"type": "integer"}, "d": {"type": "date"}, "f": {"type": "double"}
-    }}))
-    .unwrap();
-    e.create_index(CreateIndexRequest {
-        index: "s".into(),
-        settings: Default::default(),
-        mappings: mapping,
-        aliases: None,
-    })
-    .await
-    .unwrap();
+    }})).await;
     let rows = [
         ("a", 3, "2024-01-01", 1.5),
         ("b", 1, "2024-02-01", 2.5),
@@ -343,18 +345,9 @@ async fn bulk_items_and_updates() {
 async fn aggregations() {
     let dir = tempfile::tempdir().unwrap();
     let e = engine(dir.path()).await;
-    let mapping = Mapping::parse(&json!({"properties": {
+    create_with_mapping(&e, "f", json!({"properties": {
         "carrier": {"type": "keyword"}, "delay": {"type": "integer"}, "ts": {"type": "date"}, "name": {"type": "text"}
-    }}))
-    .unwrap();
-    e.create_index(CreateIndexRequest {
-        index: "f".into(),
-        settings: Default::default(),
-        mappings: mapping,
-        aliases: None,
-    })
-    .await
-    .unwrap();
+    }})).await;
     let rows = [
         ("UA", 10, "2013-01-01T10:00:00Z"),
         ("UA", 20, "2013-01-01T11:00:00Z"),
