@@ -19,7 +19,7 @@
 //!
 //! [engine]
 //! writer_memory = "64mb"          # per index writer
-//! writer_threads = 2
+//! writer_threads = 1
 //! auto_create_index = true        # action.auto_create_index
 //!
 //! # Gateway mode, instead of the embedded engine: either node URLs ...
@@ -160,7 +160,7 @@ impl Default for RawEngine {
     fn default() -> Self {
         RawEngine {
             writer_memory: Unit::s("64mb"),
-            writer_threads: 2,
+            writer_threads: 1,
             auto_create_index: true,
         }
     }
