@@ -68,6 +68,8 @@ struct Current {
     version: i64,
     source: Option<Bytes>,
     deleted: bool,
+    /// Where the committed document is, when it was found in the reader.
+    addr: Option<DocAddress>,
 }
 
 struct WriteState {
@@ -537,6 +539,7 @@ impl Shard {
                 version: e.version,
                 deleted: e.source.is_none(),
                 source: e.source.clone(),
+                addr: None,
             }));
         }
         match find_doc(searcher, table, id)? {
@@ -548,6 +551,7 @@ impl Shard {
                     version,
                     source: None,
                     deleted: false,
+                    addr: Some(addr),
                 }))
             }
         }
@@ -557,7 +561,6 @@ impl Shard {
         &self,
         searcher: &Searcher,
         table: &FieldTable,
-        id: &str,
         cur: &Current,
     ) -> Result<Option<Bytes>> {
         if cur.deleted {
@@ -566,7 +569,8 @@ impl Shard {
         if let Some(s) = &cur.source {
             return Ok(Some(s.clone()));
         }
-        match find_doc(searcher, table, id)? {
+        // `current` found it in the reader: read its source there, no second lookup.
+        match cur.addr {
             None => Ok(None),
             Some(addr) => Ok(Some(stored_source(searcher, table, addr)?)),
         }
@@ -658,9 +662,7 @@ impl Shard {
                         (doc, true)
                     }
                     Some(c) => {
-                        let bytes = self
-                            .load_source(searcher, table, &u.id, c)?
-                            .unwrap_or_default();
+                        let bytes = self.load_source(searcher, table, c)?.unwrap_or_default();
                         let mut obj: Map<String, Value> =
                             serde_json::from_slice(&bytes).unwrap_or_default();
                         let changed = match &u.doc {
@@ -705,6 +707,7 @@ impl Shard {
                         version: r._version,
                         source: None,
                         deleted: false,
+                        addr: None,
                     };
                     r.get = Some(self.get_section(&u.id, &c, &bytes, f));
                 }
