@@ -25,7 +25,10 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_ports() {
     local n=$1 attempt base i free
     for ((attempt = 0; attempt < 50; attempt++)); do
-        base=$((20000 + (RANDOM % 2000) * 10))
+        # Below the kernel's ephemeral range (32768 up by default): a port there can be
+        # held by an outgoing connection, which the probe below does not see, and the
+        # node's bind then fails.
+        base=$((20000 + (RANDOM % 1200) * 10))
         free=1
         for ((i = 0; i < n; i++)); do
             if ! port_free $((base + i)) || ! port_free $((base + 5 + i)); then free=0; break; fi
