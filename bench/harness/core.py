@@ -177,6 +177,7 @@ class Context:
         self.loaded = {}      # (system, index) -> load record
         self.load_history = []
         self.sg_bin = os.environ.get("SEARCHGATE_BIN")
+        self.faultproxy_bin = os.environ.get("SG_FAULTPROXY_BIN")
         self.loadgen_bin = os.environ.get("SG_LOADGEN_BIN")
         for b, what in ((self.sg_bin, "SEARCHGATE_BIN"), (self.loadgen_bin, "SG_LOADGEN_BIN")):
             if not b or not os.access(b, os.X_OK):
@@ -202,12 +203,21 @@ class Context:
                                extra_args=["--upstream", upstream], logname="gateway.log")
             elif name == "opensearch":
                 s = OpenSearch(REPO, "bench-smoke" if self.smoke else "bench", heap=self.opts.os_heap)
+            elif name == "opensearch3":
+                s = OpenSearch(REPO, "bench3-smoke" if self.smoke else "bench3", heap=self.opts.os_heap3, nodes=3)
             else:
                 raise ValueError(name)
             self.systems[name] = s
             s.start(fresh=True)
             self.loaded = {k: v for k, v in self.loaded.items() if k[0] != name}
         return s
+
+    def stop_system(self, name):
+        """Stops one system now (e.g. to free the cores before the next scenario)."""
+        s = self.systems.pop(name, None)
+        if s is not None:
+            s.stop()
+            self.loaded = {k: v for k, v in self.loaded.items() if k[0] != name}
 
     def close(self):
         for name, s in list(self.systems.items()):
@@ -249,8 +259,9 @@ class Context:
         log(f"prepared {path} ({n} docs) in {time.monotonic() - t0:.1f}s")
         return path, n
 
-    def ensure_loaded(self, system, corpus, force=False):
-        """Creates index `corpus` with the shared mapping and bulk-loads it, once per run."""
+    def ensure_loaded(self, system, corpus, force=False, settings=None):
+        """Creates index `corpus` with the shared mapping and bulk-loads it, once per run.
+        `settings` (e.g. shards and replicas) are merged into the mapping file's."""
         key = (system, corpus)
         if key in self.loaded and not force:
             return self.loaded[key]
@@ -258,6 +269,8 @@ class Context:
         path, ndocs = self.bulk_file(corpus)
         with open(os.path.join(self.data_dir, "mappings", CORPORA[corpus]["mapping"])) as f:
             mapping = json.load(f)
+        if settings:
+            mapping.setdefault("settings", {}).update(settings)
         http("DELETE", f"{s.url}/{corpus}")
         st, body = http("PUT", f"{s.url}/{corpus}", mapping)
         if st != 200:
@@ -347,8 +360,10 @@ class Context:
 
     def measure(self, system, query_files, mode="closed", rate=None, connections=None, duration=None,
                 warmup=None, kinds=None, exclude_kinds=None, label=None):
-        """One sg-loadgen run against a system, with the server's RSS and CPU sampled meanwhile."""
-        s = self.system(system)
+        """One sg-loadgen run against a system (a name, or a started system object), with the
+        server's RSS and CPU sampled meanwhile."""
+        s = self.system(system) if isinstance(system, str) else system
+        system = s.name
         out = os.path.join(self.tmp_results, f"run-{system}-{mode}.json")
         args = ["run", "--url", s.url, "--mode", mode,
                 "--connections", str(connections or self.connections),

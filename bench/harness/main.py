@@ -53,6 +53,7 @@ def parse_args(argv, known):
     ap.add_argument("--bulk-batch", type=int, default=1000, help="documents per bulk request (default 1000)")
     ap.add_argument("--bulk-concurrency", type=int, default=4, help="bulk requests in flight (default 4)")
     ap.add_argument("--os-heap", default="1g", help="OpenSearch heap (default 1g)")
+    ap.add_argument("--os-heap3", default="512m", help="heap of each node of the 3-node cluster (default 512m)")
     ap.add_argument("--drop-caches", action="store_true", help="P7: drop the page cache before each start (root)")
     ap.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md and the chart")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")

@@ -132,9 +132,10 @@ class Searchgate:
 class OpenSearch:
     name = "opensearch"
 
-    def __init__(self, repo, cluster, heap="1g"):
+    def __init__(self, repo, cluster, heap="1g", nodes=1):
         self.script = os.path.join(repo, "scripts", "opensearch")
-        self.cluster, self.heap = cluster, heap
+        self.cluster, self.heap, self.nodes = cluster, heap, nodes
+        self.urls = []
         self.http_port = free_port(int(os.environ.get("BENCH_OS_PORT", "9290")))
         self.transport_port = free_port(int(os.environ.get("BENCH_OS_TRANSPORT_PORT", "9390")))
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -145,18 +146,20 @@ class OpenSearch:
         self.started = False
 
     def _start_cmd(self, keep_data):
-        cmd = [self.script, "start", "--name", self.cluster, "--http-port", str(self.http_port),
+        cmd = [self.script, "start", "--name", self.cluster, "--nodes", str(self.nodes),
+               "--http-port", str(self.http_port),
                "--transport-port", str(self.transport_port), "--heap", self.heap, "--timeout", "300"]
         return cmd + (["--keep-data"] if keep_data else [])
 
     def start(self, fresh=True):
         subprocess.run([self.script, "stop", "--name", self.cluster], capture_output=True)
-        log(f"starting OpenSearch (cluster {self.cluster}, heap {self.heap}, {self.url})")
+        log(f"starting OpenSearch (cluster {self.cluster}, {self.nodes} node(s), heap {self.heap}, {self.url})")
         self.started = True
         out = subprocess.run(self._start_cmd(keep_data=not fresh), stdout=subprocess.PIPE, text=True)
         if out.returncode != 0:
             raise RuntimeError(f"scripts/opensearch start failed ({out.returncode})")
-        self.url = out.stdout.split()[0].rstrip("/")
+        self.urls = [u.rstrip("/") for u in out.stdout.split()]
+        self.url = self.urls[0]
         log(f"OpenSearch up at {self.url} (pid {self.pid()})")
 
     def stop(self):
@@ -190,3 +193,52 @@ class OpenSearch:
             out, _ = p.communicate()
         return {"first_search_s": first_search, "first_root_s": first_root,
                 "start_script_s": time.monotonic() - t0, "start_script_rc": p.returncode}
+
+
+class FaultProxy:
+    """One `sg-faultproxy` process in front of one node (tools/faultproxy): forwards bytes,
+    optionally `latency_ms` late."""
+
+    name = "faultproxy"
+
+    def __init__(self, binary, target_url, latency_ms=0, work=None):
+        self.binary, self.latency_ms = binary, latency_ms
+        self.target = target_url.split("//", 1)[-1].rstrip("/")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.logfile = os.path.join(work or "/tmp", f"faultproxy-{self.port}.log")
+        self.proc = None
+
+    def start(self, fresh=True):
+        logf = open(self.logfile, "w")
+        self.proc = subprocess.Popen(
+            [self.binary, "--listen", f"127.0.0.1:{self.port}", "--target", self.target,
+             "--latency-ms", str(self.latency_ms)],
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sg-faultproxy exited with {self.proc.returncode}; see {self.logfile}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("sg-faultproxy did not listen within 10 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def pid(self):
+        return self.proc.pid
+
+    def version(self):
+        return None

@@ -7,9 +7,9 @@ mod support;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use searchgate_upstream::{ConfigError, ForwardRequest, TlsConfig, Upstream, UpstreamConfig};
+use sg_faultproxy::{FaultProxy, Mode};
 use std::sync::Arc;
 use std::time::Duration;
-use support::fault_proxy::{FaultProxy, Mode};
 use tokio::time::Instant;
 
 fn get(path: &str) -> ForwardRequest {

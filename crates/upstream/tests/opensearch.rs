@@ -11,12 +11,12 @@ mod support;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use searchgate_upstream::{BalancerKind, ForwardRequest, RequestKind, Upstream, UpstreamConfig};
+use sg_faultproxy::{FaultProxy, Mode};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::fault_proxy::{FaultProxy, Mode};
 use support::{call, req, Cluster};
 use tokio::time::Instant;
 

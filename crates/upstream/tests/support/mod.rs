@@ -1,9 +1,7 @@
-//! Test support: real OpenSearch nodes through `scripts/opensearch`, the fault
-//! proxy, and a small load driver.
+//! Test support: real OpenSearch nodes through `scripts/opensearch` and a small load
+//! driver (the fault proxy is the `sg-faultproxy` crate).
 
 #![allow(dead_code)]
-
-pub mod fault_proxy;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};

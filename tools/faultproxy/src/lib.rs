@@ -1,5 +1,5 @@
-//! A small fault-injecting TCP proxy for tests: it sits between the gateway and one
-//! real node on 127.0.0.1 and, depending on its mode,
+//! A small fault-injecting TCP proxy for tests and benchmarks: it sits between the
+//! gateway and one real node on 127.0.0.1 and, depending on its mode,
 //!
 //! - `Pass`: forwards bytes both ways;
 //! - `Latency(d)`: forwards, delaying every chunk from the gateway by `d`
@@ -11,8 +11,8 @@
 //!   (keep-alive), counting the requests.
 //!
 //! The mode can change at any time; open connections see the change at their next chunk.
-
-#![allow(dead_code)]
+//! The upstream crate's fault tests use it as a library; `bench/` runs the
+//! `sg-faultproxy` binary (one process a node) for the slow-node benchmark.
 
 use parking_lot::Mutex;
 use std::net::SocketAddr;
@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -61,8 +62,15 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fault proxy");
-        let addr = listener.local_addr().unwrap();
-        let mode = Arc::new(Mutex::new(Mode::Pass));
+        FaultProxy::with_listener(listener, target, Mode::Pass)
+    }
+
+    /// Serves `listener`, forwarding to `target`, starting in `mode`.
+    pub fn with_listener(listener: TcpListener, target: SocketAddr, mode: Mode) -> FaultProxy {
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let mode = Arc::new(Mutex::new(mode));
         let counters = Arc::new(Counters::default());
         let (m, c) = (mode.clone(), counters.clone());
         let task = tokio::spawn(async move {
@@ -81,6 +89,10 @@ impl FaultProxy {
             counters,
             task,
         }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn url(&self) -> String {
@@ -143,7 +155,11 @@ async fn pipe(
 ) {
     let (mut cr, mut cw) = client.into_split();
     let (mut ur, mut uw) = upstream.into_split();
-    let up = async {
+    // The reader stamps each chunk with the time it arrived; the writer holds it until
+    // that time + the injected latency. Every byte is late by exactly `d`, however the
+    // request was split into reads, and reading never waits on the delay.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Instant, Vec<u8>)>(64);
+    let read_up = async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = match cr.read(&mut buf).await {
@@ -152,8 +168,7 @@ async fn pipe(
             };
             let m = *mode.lock();
             match m {
-                Mode::Pass => {}
-                Mode::Latency(d) => tokio::time::sleep(d).await,
+                Mode::Pass | Mode::Latency(_) => {}
                 Mode::Reset => {
                     counters.resets.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -170,10 +185,27 @@ async fn pipe(
                 // a connection opened before the switch: close it, the next one gets 503s
                 Mode::Status503 => return,
             }
-            if uw.write_all(&buf[..n]).await.is_err() {
+            let due = match m {
+                Mode::Latency(d) => Instant::now() + d,
+                _ => Instant::now(),
+            };
+            if tx.send((due, buf[..n].to_vec())).await.is_err() {
                 return;
             }
         }
+    };
+    let write_up = async move {
+        while let Some((due, chunk)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if uw.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    // the reader ending (client closed, reset) ends the upstream side once the
+    // chunks already read are written
+    let up = async {
+        tokio::join!(read_up, write_up);
     };
     let down = async {
         let _ = tokio::io::copy(&mut ur, &mut cw).await;
