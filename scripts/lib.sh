@@ -9,6 +9,15 @@ mkdir -p "$SG_CACHE"
 sg_log() { echo "[searchgate] $*" >&2; }
 
 # Debian packages the scripts and tests use. Installed only when a command is missing.
+sg_apt_install() {
+    sg_log "installing $*"
+    if [[ $(id -u) -eq 0 ]]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    fi
+}
+
 sg_ensure_system() {
     local need=()
     command -v curl >/dev/null || need+=(curl)
@@ -19,13 +28,13 @@ sg_ensure_system() {
     command -v python3 >/dev/null || need+=(python3 python3-venv)
     command -v cc >/dev/null || need+=(build-essential)
     if ((${#need[@]})); then
-        sg_log "installing ${need[*]}"
-        if [[ $(id -u) -eq 0 ]]; then
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-        else
-            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-        fi
+        sg_apt_install "${need[@]}"
     fi
+}
+
+# nginx, the reference proxy of the gateway benchmark (P5); only the full benchmark needs it.
+sg_ensure_nginx() {
+    command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || sg_apt_install nginx-light
 }
 
 # The Rust toolchain and the components the checks use.

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
-from systems import OpenSearch, Searchgate
+from systems import Nginx, OpenSearch, Searchgate
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BENCH = os.path.join(REPO, "bench")
@@ -103,6 +103,18 @@ class Sampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._t.join()
+
+    def cpu_last(self, seconds):
+        """CPU seconds used in the last `seconds` of sampling (the measured part of a run whose
+        warm-up came first), from the samples bracketing that window."""
+        if len(self.samples) < 2:
+            return None
+        last = self.samples[-1]
+        start = next((s for s in self.samples if s["t"] >= last["t"] - seconds), self.samples[0])
+        span = last["t"] - start["t"]
+        if span <= 0:
+            return None
+        return (last["cpu_s"] - start["cpu_s"]) * seconds / span
 
     def summary(self):
         if not self.samples:
@@ -201,6 +213,9 @@ class Context:
                 upstream = self.system("opensearch").url
                 s = Searchgate(self.sg_bin, os.path.join(self.work, "gateway-data"), self.work,
                                extra_args=["--upstream", upstream], logname="gateway.log")
+                s.name = "gateway"
+            elif name == "nginx":
+                s = Nginx(self.system("opensearch").url, self.work)
             elif name == "opensearch":
                 s = OpenSearch(REPO, "bench-smoke" if self.smoke else "bench", heap=self.opts.os_heap)
             elif name == "opensearch3":
@@ -382,12 +397,31 @@ class Context:
         with Sampler(s.pid()) as smp:
             r = self.run_loadgen(args)
         r["server"] = smp.summary()
-        if r["server"] and r["ok"]:
-            r["server_cpu_ms_per_request"] = 1000.0 * r["server"]["cpu_s"] / max(r["ok"] + r["errors"], 1)
+        measured_cpu = smp.cpu_last(r.get("elapsed_s") or 0)
+        if r["server"] and r["ok"] and measured_cpu is not None:
+            # the measured window only: the warm-up's requests are not in `ok`
+            r["server"]["cpu_s_measured"] = measured_cpu
+            r["server_cpu_ms_per_request"] = 1000.0 * measured_cpu / max(r["ok"] + r["errors"], 1)
         log(f"{system}: {mode}{' @' + format(rate, '.0f') + '/s' if rate else ''}: {r['qps']:.0f} req/s, "
             f"p50 {fmt_ms(r['latency_ms'], 'p50')} p99 {fmt_ms(r['latency_ms'], 'p99')} ms, "
             f"{r['errors']} errors")
         return r
+
+
+    def warm_until_stable(self, system, query_files, step=10.0, tolerance=0.05, limit=180.0):
+        """Closed-loop runs of `step` seconds until two in a row differ by less than `tolerance`
+        in throughput (JIT, caches and merges of a freshly loaded node), at most `limit` seconds.
+        Nothing of it is counted; returns the throughput of each step."""
+        seen = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            r = self.measure(system, query_files, mode="closed", duration=step, warmup=0,
+                             label=f"warm-up step {len(seen) + 1} (not counted)")
+            seen.append(r["qps"])
+            if len(seen) >= 2 and abs(seen[-1] - seen[-2]) <= tolerance * max(seen[-1], seen[-2]):
+                break
+        log(f"{system}: warm after {time.monotonic() - t0:.0f}s: " + ", ".join(f"{q:.0f}" for q in seen) + " req/s")
+        return seen
 
 
 def fmt_ms(lat, key):

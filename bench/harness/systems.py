@@ -242,3 +242,79 @@ class FaultProxy:
 
     def version(self):
         return None
+
+
+class Nginx:
+    """nginx as a plain reverse proxy in front of one node: the reference for what any proxy
+    costs on this machine (keep-alive to the node, no access log, one worker process)."""
+
+    name = "nginx"
+
+    def __init__(self, target_url, work):
+        self.target = target_url.split("//", 1)[-1].rstrip("/")
+        self.dir = os.path.join(work, "nginx")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.binary = shutil.which("nginx") or "/usr/sbin/nginx"
+
+    def start(self, fresh=True):
+        os.makedirs(self.dir, exist_ok=True)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""daemon off;
+worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {self.dir}/body;
+  proxy_temp_path {self.dir}/proxy;
+  client_max_body_size 100m;
+  upstream node {{ server {self.target}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{self.port};
+    location / {{
+      proxy_pass http://node;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+""")
+        self.proc = subprocess.Popen([self.binary, "-c", conf, "-p", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.proc.returncode}; see {self.dir}/error.log")
+            try:
+                if get_json(self.url + "/", timeout=1.0)[0] == 200:
+                    log(f"nginx up at {self.url} (pid {self.proc.pid}) -> {self.target}")
+                    return
+            except (urllib.error.URLError, OSError, ValueError):
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not answer within 10 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def pid(self):
+        """The worker's pid (the master only supervises): what the sampler should watch."""
+        try:
+            out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+            return int(out[0]) if out else self.proc.pid
+        except (OSError, ValueError):
+            return self.proc.pid
+
+    def version(self):
+        out = subprocess.run([self.binary, "-v"], capture_output=True, text=True)
+        return (out.stderr or out.stdout).strip()

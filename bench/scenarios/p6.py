@@ -7,8 +7,8 @@ intended send time and a stall is not hidden (no coordinated omission).
 Phases, in every round: all healthy and one slow, each with the default balancer (p2c over
 peak-EWMA) and with round robin for contrast. Each phase starts fresh proxies and a fresh
 gateway, so no balancer carries what it learned into the next phase. Before the first round a
-round-robin gateway sends the same queries to all three nodes for the warm-up time (JIT, caches),
-uncounted. The figure of a phase is the median over ROUNDS rounds.
+round-robin gateway sends the same queries to all three nodes for three times the warm-up time
+(JIT, caches), uncounted. The figure of a phase is the median over ROUNDS rounds.
 Target: p99 with one slow node ≤ 1.25 × the all-healthy p99 under peak-EWMA.
 In this table the "searchgate" column is the slow-node phase and "OpenSearch" the healthy one.
 """
@@ -78,7 +78,7 @@ def run(ctx):
     if not ctx.faultproxy_bin or not os.access(ctx.faultproxy_bin, os.X_OK):
         raise Skip("sg-faultproxy not built (SG_FAULTPROXY_BIN)")
     # the single-node cluster and its gateway would share the two cores with this one
-    for other in ("gateway", "opensearch"):
+    for other in ("gateway", "nginx", "opensearch"):
         ctx.stop_system(other)
     os3 = ctx.system("opensearch3")
     ctx.ensure_loaded("opensearch3", "debian", settings={"number_of_shards": 1, "number_of_replicas": 2})
@@ -88,7 +88,7 @@ def run(ctx):
     ctx.settle("opensearch3")
     # the nodes' JIT and caches: every node answers queries for a while before anything counts
     log("P6: warming the three nodes up through a round-robin gateway (not counted)")
-    run_phase(ctx, os3, "healthy", "round_robin", 0, duration=max(ctx.warmup, 1.0))
+    run_phase(ctx, os3, "healthy", "round_robin", 0, duration=max(3 * ctx.warmup, 1.0))
     runs = {f"{h}/{b}": [] for h, b in PHASES}
     for rnd in range(1, ROUNDS + 1):
         for h, b in PHASES:

@@ -139,11 +139,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     init_logging(&config.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("searchgate")
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().thread_name("searchgate").build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("searchgate: cannot start the async runtime: {e}");

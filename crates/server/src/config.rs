@@ -16,6 +16,7 @@
 //! max_nesting_depth = 100         # deepest JSON nesting in a request body
 //! max_bulk_actions = 100000       # most actions in one _bulk request
 //! shutdown_timeout = "30s"        # drain time for in-flight requests on SIGTERM
+//! worker_threads = 0              # threads serving HTTP (and the gateway); 0: one per core
 //!
 //! [engine]
 //! writer_memory = "64mb"          # per index writer
@@ -135,6 +136,9 @@ pub struct RawHttp {
     pub max_nesting_depth: usize,
     pub max_bulk_actions: usize,
     pub shutdown_timeout: Unit,
+    /// Worker threads of the async runtime that serves HTTP (and forwards, in gateway
+    /// mode); 0 means one per core. The engine's indexing threads are separate.
+    pub worker_threads: usize,
 }
 
 impl Default for RawHttp {
@@ -144,6 +148,7 @@ impl Default for RawHttp {
             max_nesting_depth: 100,
             max_bulk_actions: 100_000,
             shutdown_timeout: Unit::s("30s"),
+            worker_threads: 0,
         }
     }
 }
@@ -302,6 +307,8 @@ pub struct Config {
     pub log_level: String,
     pub limits: Limits,
     pub shutdown_timeout: Duration,
+    /// `http.worker_threads`; `None`: one per core.
+    pub worker_threads: Option<usize>,
     pub engine: EngineSettings,
     /// `Some`: serve as a gateway in front of a cluster instead of the embedded engine.
     pub gateway: Option<GatewaySettings>,
@@ -409,6 +416,13 @@ impl RawConfig {
             ));
         }
         let shutdown_timeout = h.shutdown_timeout.duration("http.shutdown_timeout")?;
+        if h.worker_threads > 1024 {
+            return Err(invalid(
+                "http.worker_threads",
+                h.worker_threads,
+                "must be between 0 (one per core) and 1024",
+            ));
+        }
 
         let e = &self.engine;
         if !(1..=64).contains(&e.writer_threads) {
@@ -447,6 +461,7 @@ impl RawConfig {
                 destructive_requires_name: self.destructive_requires_name,
             },
             shutdown_timeout,
+            worker_threads: (h.worker_threads > 0).then_some(h.worker_threads),
             engine: EngineSettings {
                 writer_memory: writer_memory as usize,
                 writer_threads: e.writer_threads,

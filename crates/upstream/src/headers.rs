@@ -1,7 +1,9 @@
 //! Header handling of the pass-through.
 //!
 //! Going up: drop hop-by-hop headers and the ones the client stack sets itself
-//! (`Host`, `Content-Length`, `Accept-Encoding`), put the cluster's credentials in
+//! (`Host`, `Content-Length`; `Accept-Encoding` too when the gateway asks for gzip
+//! itself and decodes, otherwise the client's is kept and a compressed answer
+//! passes through as it is), put the cluster's credentials in
 //! `Authorization` when configured, and rewrite the Elasticsearch vendor media types
 //! (`application/vnd.elasticsearch+json; compatible-with=8`) to the plain ones that
 //! OpenSearch accepts.
@@ -66,6 +68,7 @@ pub(crate) fn upstream_headers(
     headers: &HeaderMap,
     auth: Option<&HeaderValue>,
     rewrite_media_types: bool,
+    keep_accept_encoding: bool,
 ) -> HeaderMap {
     let listed = connection_listed(headers);
     let mut out = HeaderMap::with_capacity(headers.len());
@@ -74,7 +77,7 @@ pub(crate) fn upstream_headers(
             || listed.iter().any(|l| l == name.as_str())
             || name == header::HOST
             || name == header::CONTENT_LENGTH
-            || name == header::ACCEPT_ENCODING
+            || (name == header::ACCEPT_ENCODING && !keep_accept_encoding)
             || name == header::EXPECT
         {
             continue;
@@ -243,7 +246,7 @@ mod tests {
             username: "elastic".into(),
             password: "changeme".into(),
         };
-        let out = upstream_headers(&h, Some(&authorization(&creds)), true);
+        let out = upstream_headers(&h, Some(&authorization(&creds)), true, false);
         let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), 4, "{names:?}");
         assert_eq!(out["content-type"], "application/x-ndjson");
@@ -251,7 +254,7 @@ mod tests {
         assert_eq!(out["x-opaque-id"], "abc");
         assert_eq!(out["authorization"], "Basic ZWxhc3RpYzpjaGFuZ2VtZQ==");
         // without configured credentials the client's pass through; no rewrite when off
-        let out = upstream_headers(&h, None, false);
+        let out = upstream_headers(&h, None, false, false);
         assert_eq!(out["authorization"], "Basic Y2xpZW50OnB3");
         assert_eq!(
             out["accept"],

@@ -23,6 +23,9 @@ pub(crate) fn base_url(url: &reqwest::Url) -> String {
 pub struct Node {
     id: usize,
     base: String,
+    /// `base` parsed once: a request's URL is this with its path and query set, so
+    /// the scheme and host are not parsed again for every request.
+    target: Option<reqwest::Url>,
     weight: u32,
     /// From the configuration (kept when sniffing no longer reports it).
     seed: bool,
@@ -59,6 +62,7 @@ impl Node {
         let now = Instant::now();
         Node {
             id,
+            target: reqwest::Url::parse(&base).ok(),
             base,
             weight: weight.max(1),
             seed,
@@ -90,6 +94,29 @@ impl Node {
 
     pub fn url(&self) -> &str {
         &self.base
+    }
+
+    /// The URL of `path_and_query` (origin form, `/path?query`) on this node: its
+    /// base path prefix, if it has one, then the path.
+    pub(crate) fn request_url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    /// [`Node::request_url`], parsed: the base's scheme and host are reused.
+    pub(crate) fn request_target(&self, path_and_query: &str) -> Option<reqwest::Url> {
+        let mut url = self.target.clone()?;
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path_and_query, None),
+        };
+        let prefix = url.path().trim_end_matches('/');
+        if prefix.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&format!("{prefix}{path}"));
+        }
+        url.set_query(query);
+        Some(url)
     }
 
     pub fn weight(&self) -> u32 {
@@ -312,6 +339,30 @@ pub(crate) fn test_node(id: usize, weight: u32) -> Arc<Node> {
 mod tests {
     use super::*;
     use tokio::time::advance;
+
+    #[test]
+    fn request_target_equals_parsing_the_whole_url() {
+        for base in [
+            "http://127.0.0.1:9200",
+            "https://es.example:9243/prefix",
+            "http://[::1]:9200",
+        ] {
+            let node = Node::new(0, base.to_string(), 1, true, &UpstreamConfig::default());
+            for pq in [
+                "/",
+                "/idx/_search?q=a%20b&size=3",
+                "/idx/_doc/a b?refresh=true",
+                "/idx/_doc/%C3%A9t%C3%A9",
+                "/idx/_doc/été?x=%2F&y=ü",
+                "/_cat/indices?v&h=index,docs.count",
+                "/idx/_search?",
+                "/a//b",
+            ] {
+                let whole = reqwest::Url::parse(&node.request_url(pq)).unwrap();
+                assert_eq!(node.request_target(pq).unwrap(), whole, "{base} {pq}");
+            }
+        }
+    }
 
     #[tokio::test(start_paused = true)]
     async fn dead_backoff_and_resurrection() {

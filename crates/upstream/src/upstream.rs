@@ -333,6 +333,7 @@ impl Upstream {
             &req.headers,
             inner.auth.as_ref(),
             config.rewrite_media_types,
+            !config.gzip,
         );
         let compat = if config.rewrite_media_types {
             headers::requested_compat(&req.headers)
@@ -478,10 +479,13 @@ impl Upstream {
                 after: config.timeouts.total,
             });
         }
-        let url = format!("{}{}", node.url(), req.path_and_query);
-        let result = inner
-            .client
-            .request(req.method.clone(), url)
+        let result = match node.request_target(&req.path_and_query) {
+            Some(url) => inner.client.request(req.method.clone(), url),
+            None => inner
+                .client
+                .request(req.method.clone(), node.request_url(&req.path_and_query)),
+        };
+        let result = result
             .headers(up_headers.clone())
             .body(req.body.clone())
             .timeout(remaining)
@@ -538,7 +542,8 @@ impl Upstream {
             }
         }
         if complete && req.method != Method::HEAD {
-            // the length of what was read (a body decoded from gzip has lost its header)
+            // the length of what was read (a body decoded from gzip has lost its
+            // header; a passed-through compressed body keeps its encoding)
             let len: usize = chunks.iter().map(Bytes::len).sum();
             resp_headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
         }

@@ -276,18 +276,31 @@ async fn pass_through(c: Arc<Cluster>) {
         "{text}"
     );
 
-    // gzip is asked for and decoded: the body is plain JSON, its length set
-    let mut h = HeaderMap::new();
-    h.insert("accept-encoding", "gzip".parse().unwrap());
-    let resp = gw
-        .forward(ForwardRequest::new(
+    // gzip off (the default): a client that accepts gzip gets the node's compressed
+    // answer as it is; gzip on: the gateway asks for it and decodes, the body is plain
+    // JSON with its length set
+    let search = || {
+        let mut h = HeaderMap::new();
+        h.insert("accept-encoding", "gzip".parse().unwrap());
+        ForwardRequest::new(
             Method::GET,
             format!("/{INDEX}/_search?size=50"),
             h,
             Bytes::new(),
-        ))
-        .await
-        .unwrap();
+        )
+    };
+    let resp = gw.forward(search()).await.unwrap();
+    assert_eq!(resp.headers["content-encoding"], "gzip");
+    let compressed = resp.body.collect().await.unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut plain,
+    )
+    .unwrap();
+    assert!(serde_json::from_slice::<serde_json::Value>(&plain).is_ok());
+    let gzip_gw = gateway(&c.urls, |cfg| cfg.gzip = true);
+    let resp = gzip_gw.forward(search()).await.unwrap();
     assert!(resp.headers.get("content-encoding").is_none());
     let len: usize = resp.headers["content-length"]
         .to_str()
