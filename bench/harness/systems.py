@@ -61,9 +61,10 @@ def wait_first_search(url, index, deadline, alive=lambda: True, interval=0.005):
 class Searchgate:
     name = "searchgate"
 
-    def __init__(self, binary, data_dir, work, extra_args=(), logname="searchgate.log"):
+    def __init__(self, binary, data_dir, work, extra_args=(), logname="searchgate.log", env=None):
         self.binary, self.data_dir, self.work = binary, data_dir, work
         self.extra_args = list(extra_args)
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port(int(os.environ.get("BENCH_SG_PORT", "0")) or None)
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -74,7 +75,7 @@ class Searchgate:
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}"]
             + self.extra_args,
-            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env)
         logf.close()
 
     def start(self, fresh=True):

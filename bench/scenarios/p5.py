@@ -1,6 +1,7 @@
 """P5: searchgate as a gateway in front of OpenSearch vs OpenSearch direct, P1's query mix, with
 nginx (a plain keep-alive reverse proxy, one worker) as the reference for what any proxy costs
-on this machine.
+on this machine. The gateway runs with one worker thread (`http.worker_threads = 1`) like nginx's
+one worker: both share the two cores with OpenSearch and the load generator.
 
 After warming OpenSearch up until its throughput is stable (uncounted), ROUNDS rounds; in each, every system is measured closed loop
 (throughput) and then open loop at half the direct maximum of the first round (the latency a

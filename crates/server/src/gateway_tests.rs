@@ -6,18 +6,17 @@ use crate::config::GatewaySettings;
 use crate::gateway;
 use crate::serve::{build_gateway, ServeError};
 use crate::state::Limits;
+use crate::testing::{call, Resp};
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use searchgate_upstream::{Upstream, UpstreamConfig};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 /// Size of `/big`: beyond the upstream's read-ahead, so it streams.
 const BIG: usize = 1 << 20;
@@ -98,28 +97,6 @@ async fn answer(req: Request) -> Response {
     }
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-}
-
 struct Gw {
     app: Router,
     upstream: Upstream,
@@ -147,33 +124,7 @@ impl Gw {
         headers: &[(&str, &str)],
         body: impl Into<Body>,
     ) -> Resp {
-        let mut b = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(uri);
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(b.body(body.into()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(
-            headers
-                .get("x-elastic-product")
-                .map(|v| v.to_str().unwrap()),
-            Some("Elasticsearch"),
-            "every response carries the product header: {method} {uri}"
-        );
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        call(&self.app, method, uri, headers, body).await
     }
 
     async fn get(&self, uri: &str) -> Resp {

@@ -1,7 +1,11 @@
-//! `FakeBackend`: a small in-memory `Backend` for the handler tests. It keeps
-//! documents in maps, answers every search with all documents of the target (minus
-//! `match_none`), and panics on a search of the index `boom` so that the
-//! catch-panic layer can be tested.
+//! Test support shared by the handler and gateway tests:
+//!
+//! - [`send`]/[`call`] drive a `Router` with `oneshot` and return a [`Resp`]
+//!   (status, headers, whole body), checking the product header on every answer;
+//! - `FakeBackend`: a small in-memory `Backend` for the handler tests. It keeps
+//!   documents in maps, answers every search with all documents of the target (minus
+//!   `match_none`), and panics on a search of the index `boom` so that the
+//!   catch-panic layer can be tested.
 
 use async_trait::async_trait;
 use searchgate_core::dsl::Query;
@@ -498,4 +502,80 @@ impl Backend for FakeBackend {
         self.closed.store(true, Ordering::SeqCst);
         Ok(())
     }
+}
+
+/// A whole answer of the router.
+pub struct Resp {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    /// Asserts an ES error body with this status and type.
+    pub fn es_error(&self, status: u16, kind: &str) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text());
+        let b = self.json();
+        assert_eq!(b["status"], status, "{b}");
+        assert_eq!(b["error"]["type"], kind, "{b}");
+        assert!(b["error"]["root_cause"].is_array(), "{b}");
+        self
+    }
+}
+
+/// Sends `req` through `app` and reads the whole answer, which must carry the
+/// product header (the official clients refuse answers without it).
+pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>) -> Resp {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let what = format!("{} {}", req.method(), req.uri());
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        headers
+            .get("x-elastic-product")
+            .map(|v| v.to_str().unwrap()),
+        Some("Elasticsearch"),
+        "every response carries the product header: {what}"
+    );
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// [`send`] of a request built from its parts.
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<axum::body::Body>,
+) -> Resp {
+    let mut b = axum::http::Request::builder()
+        .method(axum::http::Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    send(app, b.body(body.into()).unwrap()).await
 }

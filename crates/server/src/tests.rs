@@ -4,50 +4,17 @@
 
 use crate::routes::app;
 use crate::state::{AppState, Limits};
-use crate::testing::FakeBackend;
+use crate::testing::{call, FakeBackend, Resp};
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 struct T {
     app: Router,
     backend: Arc<FakeBackend>,
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8(self.body.to_vec()).unwrap()
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-    /// Asserts an ES error body with this status and type.
-    fn es_error(&self, status: u16, kind: &str) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "{}", self.text());
-        let b = self.json();
-        assert_eq!(b["status"], status, "{b}");
-        assert_eq!(b["error"]["type"], kind, "{b}");
-        assert!(b["error"]["root_cause"].is_array(), "{b}");
-        self
-    }
 }
 
 impl T {
@@ -63,25 +30,6 @@ impl T {
         }
     }
 
-    async fn send(&self, req: Request<Body>) -> Resp {
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(
-            headers
-                .get("x-elastic-product")
-                .map(|v| v.to_str().unwrap()),
-            Some("Elasticsearch"),
-            "every response carries the product header"
-        );
-        Resp {
-            status,
-            headers,
-            body,
-        }
-    }
-
     async fn call(
         &self,
         method: &str,
@@ -89,13 +37,7 @@ impl T {
         headers: &[(&str, &str)],
         body: impl Into<Body>,
     ) -> Resp {
-        let mut b = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(uri);
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        self.send(b.body(body.into()).unwrap()).await
+        call(&self.app, method, uri, headers, body).await
     }
 
     async fn get(&self, uri: &str) -> Resp {
