@@ -28,6 +28,20 @@ def free_port(preferred=None):
     raise RuntimeError("no free port")
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=10, what=None):
+    """Sends `sig`, waits up to `timeout` s, then kills. Returns None (the new value of `proc`)."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            if what:
+                log(f"{what} did not stop on {signal.Signals(sig).name}; killing it")
+            proc.kill()
+            proc.wait()
+    return None
+
+
 def get_json(url, body=None, timeout=2.0):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
@@ -99,15 +113,7 @@ class Searchgate:
         raise RuntimeError("searchgate did not answer within 60 s")
 
     def stop(self, timeout=60):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log("searchgate did not stop on SIGTERM; killing it")
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        self.proc = stop_process(self.proc, signal.SIGTERM, timeout, what="searchgate")
 
     def pid(self):
         return self.proc.pid
@@ -229,14 +235,7 @@ class FaultProxy:
         raise RuntimeError("sg-faultproxy did not listen within 10 s")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        self.proc = stop_process(self.proc, signal.SIGTERM)
 
     def pid(self):
         return self.proc.pid
@@ -299,14 +298,7 @@ http {{
         raise RuntimeError("nginx did not answer within 10 s")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        self.proc = stop_process(self.proc, signal.SIGQUIT)  # nginx's graceful stop
 
     def pid(self):
         """The worker's pid (the master only supervises): what the sampler should watch."""

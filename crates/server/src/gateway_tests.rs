@@ -6,7 +6,7 @@ use crate::config::GatewaySettings;
 use crate::gateway;
 use crate::serve::{build_gateway, ServeError};
 use crate::state::Limits;
-use crate::testing::{call, Resp};
+use crate::testing::Drive;
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -102,6 +102,12 @@ struct Gw {
     upstream: Upstream,
 }
 
+impl Drive for Gw {
+    fn router(&self) -> &Router {
+        &self.app
+    }
+}
+
 impl Gw {
     fn new(urls: &str) -> Gw {
         Gw::with_limits(urls, Limits::default())
@@ -115,20 +121,6 @@ impl Gw {
             app: gateway::app(upstream.clone(), limits),
             upstream,
         }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Body>,
-    ) -> Resp {
-        call(&self.app, method, uri, headers, body).await
-    }
-
-    async fn get(&self, uri: &str) -> Resp {
-        self.call("GET", uri, &[], Body::empty()).await
     }
 }
 

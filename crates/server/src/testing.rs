@@ -563,6 +563,25 @@ pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>
     }
 }
 
+/// A test harness around a `Router`: [`call`] and a GET, as methods.
+pub(crate) trait Drive {
+    fn router(&self) -> &axum::Router;
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<axum::body::Body>,
+    ) -> Resp {
+        call(self.router(), method, uri, headers, body).await
+    }
+
+    async fn get(&self, uri: &str) -> Resp {
+        call(self.router(), "GET", uri, &[], axum::body::Body::empty()).await
+    }
+}
+
 /// [`send`] of a request built from its parts.
 pub async fn call(
     app: &axum::Router,

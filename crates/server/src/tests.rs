@@ -4,7 +4,7 @@
 
 use crate::routes::app;
 use crate::state::{AppState, Limits};
-use crate::testing::{call, FakeBackend, Resp};
+use crate::testing::{Drive, FakeBackend, Resp};
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::Router;
@@ -15,6 +15,12 @@ use std::sync::Arc;
 struct T {
     app: Router,
     backend: Arc<FakeBackend>,
+}
+
+impl Drive for T {
+    fn router(&self) -> &Router {
+        &self.app
+    }
 }
 
 impl T {
@@ -28,20 +34,6 @@ impl T {
             app: app(AppState::new(backend.clone(), limits)),
             backend,
         }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Body>,
-    ) -> Resp {
-        call(&self.app, method, uri, headers, body).await
-    }
-
-    async fn get(&self, uri: &str) -> Resp {
-        self.call("GET", uri, &[], Body::empty()).await
     }
 
     async fn json(&self, method: &str, uri: &str, body: Value) -> Resp {
