@@ -351,6 +351,16 @@ class Context:
             log(f"{system}: settled after {waited:.1f}s of background work")
         return {"settle_s": waited}
 
+    def load_and_settle(self, corpus):
+        """Every system of this run: `corpus` loaded, then settled (the common start of the
+        search scenarios). Returns the system names."""
+        systems = self.system_names()
+        for s in systems:
+            self.ensure_loaded(s, corpus)
+        for s in systems:
+            self.settle(s)
+        return systems
+
     def loaded_indices(self, system):
         return sorted(idx for (s, idx) in self.loaded if s == system)
 

@@ -42,6 +42,13 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=10, what=None):
     return None
 
 
+def drop_page_cache():
+    """Writes back and drops the page cache (root only; affects the whole machine)."""
+    subprocess.run(["sync"])
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
 def get_json(url, body=None, timeout=2.0):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
@@ -126,9 +133,7 @@ class Searchgate:
         """Stops the server (graceful), starts it on the same data dir, and times the first search."""
         self.stop()
         if drop_caches:
-            subprocess.run(["sync"])
-            with open("/proc/sys/vm/drop_caches", "w") as f:
-                f.write("3\n")
+            drop_page_cache()
         t0 = time.monotonic()
         self._spawn()
         first_search, first_root = wait_first_search(
@@ -188,9 +193,7 @@ class OpenSearch:
         """Stops the node, starts it on the same data, and times the first search answer."""
         self.stop()
         if drop_caches:
-            subprocess.run(["sync"])
-            with open("/proc/sys/vm/drop_caches", "w") as f:
-                f.write("3\n")
+            drop_page_cache()
         t0 = time.monotonic()
         self.started = True
         p = subprocess.Popen(self._start_cmd(keep_data=True), stdout=subprocess.PIPE, text=True)

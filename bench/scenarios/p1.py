@@ -21,11 +21,7 @@ MAX_ROUNDS = 6   # ... and more while a system still gets faster (the JVM warms 
 
 
 def run(ctx):
-    systems = ctx.system_names()
-    for s in systems:
-        ctx.ensure_loaded(s, "debian")
-    for s in systems:
-        ctx.settle(s)
+    systems = ctx.load_and_settle("debian")
     rounds = {s: [] for s in systems}
     for i in range(1 if ctx.smoke else MAX_ROUNDS):
         for s in systems:

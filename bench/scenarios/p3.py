@@ -14,11 +14,7 @@ ORDER = 30
 
 
 def run(ctx):
-    systems = ctx.system_names()
-    for s in systems:
-        ctx.ensure_loaded(s, "debian")
-    for s in systems:
-        ctx.settle(s)
+    systems = ctx.load_and_settle("debian")
     idle, under = {}, {}
     for s in systems:
         pid = ctx.system(s).pid()
