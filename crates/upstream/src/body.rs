@@ -2,9 +2,10 @@
 //! bodies) followed by the rest streamed from the node. While the body is not
 //! finished it holds the connection permits and counts as in flight on the node.
 
+use crate::client::BodyStream;
 use crate::node::{InFlight, Node};
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::{BoxStream, Stream, StreamExt};
+use futures_util::stream::{Stream, StreamExt};
 use searchgate_core::{Blame, Error};
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -25,7 +26,7 @@ pub(crate) struct AttemptGuard {
 /// the connection).
 pub struct ResponseBody {
     chunks: VecDeque<Bytes>,
-    rest: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
+    rest: Option<BodyStream>,
     guard: Option<AttemptGuard>,
     node: Option<Arc<Node>>,
 }
@@ -59,7 +60,7 @@ impl ResponseBody {
 
     pub(crate) fn new(
         chunks: VecDeque<Bytes>,
-        rest: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
+        rest: Option<BodyStream>,
         guard: Option<AttemptGuard>,
         node: Arc<Node>,
     ) -> Self {
@@ -124,7 +125,7 @@ impl Stream for ResponseBody {
                 if let Some(n) = &this.node {
                     n.on_body_error(&cause);
                 }
-                let (status, kind) = if e.is_timeout() {
+                let (status, kind) = if e.timeout {
                     (504, "timeout_exception")
                 } else {
                     (502, "bad_gateway_exception")

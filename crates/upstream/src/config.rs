@@ -598,12 +598,12 @@ impl UpstreamConfig {
 }
 
 /// Parses and checks a node URL: http(s), a host, no query or fragment.
-pub(crate) fn parse_node_url(raw: &str) -> Result<reqwest::Url, ConfigError> {
+pub(crate) fn parse_node_url(raw: &str) -> Result<url::Url, ConfigError> {
     let bad = |reason: String| ConfigError::InvalidUrl {
         url: raw.to_string(),
         reason,
     };
-    let url = reqwest::Url::parse(raw).map_err(|e| bad(e.to_string()))?;
+    let url = url::Url::parse(raw).map_err(|e| bad(e.to_string()))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(bad(format!(
             "scheme must be http or https, not [{}]",

@@ -6,6 +6,7 @@
 //! `reason`: `node` (the URL of the node that failed last) and `cause` (what failed,
 //! e.g. `connection refused`), plus `attempts` when the request was retried.
 
+use crate::client::SendError;
 use searchgate_core::{Blame, Error};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -160,28 +161,16 @@ pub(crate) fn no_living_nodes(cluster: &str) -> Error {
     .with_blame(Blame::Upstream)
 }
 
-/// Turns a reqwest error into the attempt's failure class.
-pub(crate) fn classify_reqwest(
-    node: &str,
-    err: &reqwest::Error,
-    elapsed: Duration,
-) -> AttemptError {
+/// Turns a client error into the attempt's failure class.
+pub(crate) fn classify(node: &str, err: SendError, elapsed: Duration) -> AttemptError {
     let node = node.to_string();
-    if err.is_connect() {
-        return AttemptError::Connect {
-            node,
-            cause: root_cause(err),
-        };
-    }
-    if err.is_timeout() {
-        return AttemptError::Timeout {
+    match err {
+        SendError::Connect(cause) => AttemptError::Connect { node, cause },
+        SendError::Timeout => AttemptError::Timeout {
             node,
             after: elapsed,
-        };
-    }
-    AttemptError::Transport {
-        node,
-        cause: root_cause(err),
+        },
+        SendError::Transport(cause) => AttemptError::Transport { node, cause },
     }
 }
 

@@ -3,6 +3,7 @@
 //! its backoff expires (so it is resurrected without a client request paying for
 //! it), and sniffing (`GET /_nodes/http`) when enabled.
 
+use crate::client::SendError;
 use crate::node::Node;
 use crate::upstream::Inner;
 use searchgate_core::Error;
@@ -79,25 +80,15 @@ pub(crate) async fn check_nodes(inner: &Inner, nodes: &[Arc<Node>]) -> Vec<Resul
 
 async fn check(inner: &Inner, node: &Node) -> Result<(), String> {
     let url = format!("{}{}", node.url(), inner.config.health.path);
-    let mut req = inner.client.get(url).timeout(inner.config.health.timeout);
-    if let Some(auth) = &inner.auth {
-        req = req.header(http::header::AUTHORIZATION, auth.clone());
-    }
-    match req.send().await {
-        Ok(resp) if resp.status().is_success() => {
-            // read the (small) body so the connection goes back to the pool
-            let _ = resp.bytes().await;
-            Ok(())
-        }
-        Ok(resp) => Err(format!(
-            "health check answered status {}",
-            resp.status().as_u16()
-        )),
-        Err(e) if e.is_timeout() => Err(format!(
+    let timeout = inner.config.health.timeout;
+    match inner.client.get(&url, inner.auth.as_ref(), timeout).await {
+        Ok((status, _)) if status.is_success() => Ok(()),
+        Ok((status, _)) => Err(format!("health check answered status {}", status.as_u16())),
+        Err(SendError::Timeout) => Err(format!(
             "health check timed out after {}ms",
-            inner.config.health.timeout.as_millis()
+            timeout.as_millis()
         )),
-        Err(e) => Err(crate::error::root_cause(&e)),
+        Err(SendError::Connect(cause) | SendError::Transport(cause)) => Err(cause),
     }
 }
 
@@ -116,25 +107,23 @@ pub(crate) async fn sniff(inner: &Inner) -> Result<Vec<String>, Error> {
     });
     let mut last_err = None;
     for node in nodes {
-        let mut req = inner
+        let url = format!("{}/_nodes/http", node.url());
+        let body = match inner
             .client
-            .get(format!("{}/_nodes/http", node.url()))
-            .timeout(config.health.timeout);
-        if let Some(auth) = &inner.auth {
-            req = req.header(http::header::AUTHORIZATION, auth.clone());
-        }
-        let body = match req.send().await {
-            Ok(r) if r.status().is_success() => r.bytes().await,
-            Ok(r) => {
-                last_err = Some(format!("{}: status {}", node.url(), r.status().as_u16()));
+            .get(&url, inner.auth.as_ref(), config.health.timeout)
+            .await
+        {
+            Ok((status, body)) if status.is_success() => body,
+            Ok((status, _)) => {
+                last_err = Some(format!("{}: status {}", node.url(), status.as_u16()));
                 continue;
             }
-            Err(e) => Err(e),
-        };
-        let body = match body {
-            Ok(b) => b,
-            Err(e) => {
-                last_err = Some(format!("{}: {}", node.url(), crate::error::root_cause(&e)));
+            Err(SendError::Timeout) => {
+                last_err = Some(format!("{}: timed out", node.url()));
+                continue;
+            }
+            Err(SendError::Connect(cause) | SendError::Transport(cause)) => {
+                last_err = Some(format!("{}: {cause}", node.url()));
                 continue;
             }
         };

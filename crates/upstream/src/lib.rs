@@ -38,6 +38,7 @@ mod body;
 pub mod breaker;
 pub mod budget;
 mod classify;
+mod client;
 pub mod config;
 mod error;
 mod ewma;

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// The URL a node is known by: no trailing slash, so `base + path_and_query` works.
-pub(crate) fn base_url(url: &reqwest::Url) -> String {
+pub(crate) fn base_url(url: &url::Url) -> String {
     url.as_str().trim_end_matches('/').to_string()
 }
 
@@ -23,9 +23,6 @@ pub(crate) fn base_url(url: &reqwest::Url) -> String {
 pub struct Node {
     id: usize,
     base: String,
-    /// `base` parsed once: a request's URL is this with its path and query set, so
-    /// the scheme and host are not parsed again for every request.
-    target: Option<reqwest::Url>,
     weight: u32,
     /// From the configuration (kept when sniffing no longer reports it).
     seed: bool,
@@ -62,7 +59,6 @@ impl Node {
         let now = Instant::now();
         Node {
             id,
-            target: reqwest::Url::parse(&base).ok(),
             base,
             weight: weight.max(1),
             seed,
@@ -102,21 +98,11 @@ impl Node {
         format!("{}{}", self.base, path_and_query)
     }
 
-    /// [`Node::request_url`], parsed: the base's scheme and host are reused.
-    pub(crate) fn request_target(&self, path_and_query: &str) -> Option<reqwest::Url> {
-        let mut url = self.target.clone()?;
-        let (path, query) = match path_and_query.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (path_and_query, None),
-        };
-        let prefix = url.path().trim_end_matches('/');
-        if prefix.is_empty() {
-            url.set_path(path);
-        } else {
-            url.set_path(&format!("{prefix}{path}"));
-        }
-        url.set_query(query);
-        Some(url)
+    /// [`Node::request_url`] as the client's `Uri`; the error says why it is not one.
+    pub(crate) fn request_uri(&self, path_and_query: &str) -> Result<http::Uri, String> {
+        self.request_url(path_and_query)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| format!("invalid request target: {e}"))
     }
 
     pub fn weight(&self) -> u32 {
@@ -341,7 +327,7 @@ mod tests {
     use tokio::time::advance;
 
     #[test]
-    fn request_target_equals_parsing_the_whole_url() {
+    fn request_uri_is_the_base_and_the_target_as_sent() {
         for base in [
             "http://127.0.0.1:9200",
             "https://es.example:9243/prefix",
@@ -351,16 +337,17 @@ mod tests {
             for pq in [
                 "/",
                 "/idx/_search?q=a%20b&size=3",
-                "/idx/_doc/a b?refresh=true",
                 "/idx/_doc/%C3%A9t%C3%A9",
-                "/idx/_doc/été?x=%2F&y=ü",
                 "/_cat/indices?v&h=index,docs.count",
                 "/idx/_search?",
                 "/a//b",
+                "/idx/_doc/a%2Fb?x=%2F",
             ] {
-                let whole = reqwest::Url::parse(&node.request_url(pq)).unwrap();
-                assert_eq!(node.request_target(pq).unwrap(), whole, "{base} {pq}");
+                let uri = node.request_uri(pq).unwrap();
+                assert_eq!(uri.to_string(), format!("{base}{pq}"), "{base} {pq}");
             }
+            // what an HTTP server would not have accepted as a target either
+            assert!(node.request_uri("/idx/_doc/a b").is_err());
         }
     }
 

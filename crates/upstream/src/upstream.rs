@@ -18,8 +18,9 @@ use crate::body::{AttemptGuard, ResponseBody};
 use crate::breaker::Admission;
 use crate::budget::RetryBudget;
 use crate::classify::RequestKind;
+use crate::client::HttpClient;
 use crate::config::{RetryConfig, UpstreamConfig};
-use crate::error::{classify_reqwest, exhausted, AttemptError, ConfigError};
+use crate::error::{classify, exhausted, AttemptError, ConfigError};
 use crate::headers;
 use crate::health;
 use crate::node::Node;
@@ -141,7 +142,7 @@ pub struct Upstream {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) config: UpstreamConfig,
-    pub(crate) client: reqwest::Client,
+    pub(crate) client: HttpClient,
     pub(crate) pool: NodePool,
     budget: RetryBudget,
     total: Arc<Semaphore>,
@@ -175,20 +176,14 @@ impl Upstream {
         if config.tls.insecure {
             tracing::warn!(cluster = %config.name, "tls certificate verification is off (insecure = true)");
         }
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .no_proxy()
-            .connect_timeout(config.timeouts.connect)
-            .read_timeout(config.timeouts.read)
-            .timeout(config.timeouts.total)
-            .pool_max_idle_per_host(config.pool.max_connections_per_node)
-            .pool_idle_timeout(config.pool.idle_timeout)
-            .gzip(config.gzip)
-            .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| ConfigError::Client(crate::error::root_cause(&e)))?;
+        let client = HttpClient::new(
+            tls,
+            config.timeouts.connect,
+            config.timeouts.read,
+            config.pool.max_connections_per_node,
+            config.pool.idle_timeout,
+            config.gzip,
+        );
         let dead_backoff = ExponentialBackoff::try_new(
             config.health.dead_backoff,
             config.health.dead_backoff_max,
@@ -479,38 +474,47 @@ impl Upstream {
                 after: config.timeouts.total,
             });
         }
-        let result = match node.request_target(&req.path_and_query) {
-            Some(url) => inner.client.request(req.method.clone(), url),
-            None => inner
-                .client
-                .request(req.method.clone(), node.request_url(&req.path_and_query)),
+        let uri = match node.request_uri(&req.path_and_query) {
+            Ok(uri) => uri,
+            Err(cause) => {
+                probe.armed = false;
+                return Err(AttemptError::Transport {
+                    node: node.url().to_string(),
+                    cause,
+                });
+            }
         };
-        let result = result
-            .headers(up_headers.clone())
-            .body(req.body.clone())
-            .timeout(remaining)
-            .send()
+        let result = inner
+            .client
+            .send(
+                req.method.clone(),
+                uri,
+                up_headers.clone(),
+                req.body.clone(),
+                remaining,
+            )
             .await;
         let resp = match result {
             Ok(r) => r,
-            Err(e) => {
-                return Err(fail(
-                    classify_reqwest(node.url(), &e, sent.elapsed()),
-                    &mut probe,
-                ))
-            }
+            Err(e) => return Err(fail(classify(node.url(), e, sent.elapsed()), &mut probe)),
         };
-        let status = resp.status();
+        let status = resp.status;
         node.observe_latency(sent.elapsed(), Instant::now());
         let code = status.as_u16();
         let retry_status = config.retry.on_status.contains(&code);
-        let mut resp_headers = headers::downstream_headers(resp.headers());
+        let mut resp_headers = headers::downstream_headers(&resp.headers);
 
         // read ahead: small bodies of retryable requests (a node dying mid-body is
         // then retried), and bodies of retryable statuses (frees the connection)
-        let content_length = resp.content_length();
+        // a length the node declared; a body the client decodes from gzip has another
+        let content_length = resp
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .filter(|_| !(config.gzip && resp.headers.contains_key(http::header::CONTENT_ENCODING)))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
         let mut chunks = VecDeque::new();
-        let mut stream = resp.bytes_stream().boxed();
+        let mut stream = resp.body;
         let mut complete = false;
         let limit = config.buffer_bytes as u64;
         if (read_ahead || retry_status) && content_length.is_none_or(|l| l <= limit) {
@@ -522,10 +526,18 @@ impl Upstream {
                         chunks.push_back(chunk);
                     }
                     Ok(Some(Err(e))) => {
-                        return Err(fail(
-                            classify_reqwest(node.url(), &e, sent.elapsed()),
-                            &mut probe,
-                        ));
+                        let err = if e.timeout {
+                            AttemptError::Timeout {
+                                node: node.url().to_string(),
+                                after: sent.elapsed(),
+                            }
+                        } else {
+                            AttemptError::Transport {
+                                node: node.url().to_string(),
+                                cause: e.cause,
+                            }
+                        };
+                        return Err(fail(err, &mut probe));
                     }
                     Ok(None) => {
                         complete = true;
@@ -638,7 +650,7 @@ mod tests {
     #[test]
     fn unforwardable_paths() {
         let sent = |pq: &str| {
-            let url = reqwest::Url::parse(&format!("http://127.0.0.1:9200{pq}")).unwrap();
+            let url = url::Url::parse(&format!("http://127.0.0.1:9200{pq}")).unwrap();
             match url.query() {
                 Some(q) => format!("{}?{q}", url.path()),
                 None => url.path().to_string(),
