@@ -596,12 +596,11 @@ impl Upstream {
     }
 }
 
-/// Why a request target cannot be forwarded unchanged, if it cannot. The HTTP client
-/// parses the target as a (WHATWG) URL, which removes `.` and `..` path segments
-/// (`%2E` and `%2e` included) and reads `\` as `/`: the node would be asked for
-/// another resource (`DELETE /idx/_doc/..` would reach `DELETE /idx/`). Such a
-/// request is refused rather than silently changed. Other differences of the URL
-/// parser are encodings only (a space becomes `%20`), which the node decodes alike.
+/// Why a request target is refused, if it is. The target goes up as received, but a
+/// `.` or `..` path segment (`%2E` and `%2e` included) or a `\` is read differently
+/// by the URL parsers on the way (WHATWG URLs, RFC 3986 dot-segment removal in
+/// proxies and load balancers): `DELETE /idx/_doc/..` can reach `DELETE /idx/`.
+/// Such a request is refused rather than risk another resource being reached.
 pub(crate) fn unforwardable(path_and_query: &str) -> Option<&'static str> {
     let path = path_and_query.split('?').next().unwrap_or("");
     if path.contains('\\') {
