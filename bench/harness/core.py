@@ -421,17 +421,21 @@ class Context:
         return r
 
 
-    def warm_until_stable(self, system, query_files, step=10.0, tolerance=0.05, limit=180.0):
-        """Closed-loop runs of `step` seconds until two in a row differ by less than `tolerance`
-        in throughput (JIT, caches and merges of a freshly loaded node), at most `limit` seconds.
-        Nothing of it is counted; returns the throughput of each step."""
+    def warm_until_stable(self, system, query_files, step=10.0, tolerance=0.05, limit=180.0, at_least=None):
+        """Closed-loop runs of `step` seconds until three in a row agree within `tolerance` in
+        throughput and `at_least` seconds have passed (a JVM's JIT pauses between gains, so two
+        equal steps are not yet the plateau), at most `limit` seconds. Nothing of it is counted;
+        returns the throughput of each step."""
+        at_least = at_least if at_least is not None else (0.0 if self.smoke else 90.0)
         seen = []
         t0 = time.monotonic()
         while time.monotonic() - t0 < limit:
             r = self.measure(system, query_files, mode="closed", duration=step, warmup=0,
                              label=f"warm-up step {len(seen) + 1} (not counted)")
             seen.append(r["qps"])
-            if len(seen) >= 2 and abs(seen[-1] - seen[-2]) <= tolerance * max(seen[-1], seen[-2]):
+            last = seen[-3:]
+            if (len(last) == 3 and min(last) >= (1 - tolerance) * max(last)
+                    and time.monotonic() - t0 >= at_least):
                 break
         log(f"{system}: warm after {time.monotonic() - t0:.0f}s: " + ", ".join(f"{q:.0f}" for q in seen) + " req/s")
         return seen
