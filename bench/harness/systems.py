@@ -49,6 +49,25 @@ def drop_page_cache():
         f.write("3\n")
 
 
+def wait_ready(proc, ready, seconds, what, logfile):
+    """Polls `ready()` until it is true, failing early if `proc` exits and after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {logfile}")
+        try:
+            if ready():
+                return
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer within {seconds} s")
+
+
+def answers_root(url):
+    return get_json(url + "/", timeout=1.0)[0] == 200
+
+
 def get_json(url, body=None, timeout=2.0):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
@@ -106,18 +125,9 @@ class Searchgate:
         with open(self.logfile, "w"):
             pass
         self._spawn()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"searchgate exited with {self.proc.returncode}; see {self.logfile}")
-            try:
-                if get_json(self.url + "/", timeout=1.0)[0] == 200:
-                    log(f"searchgate up at {self.url} (pid {self.proc.pid}, data {self.data_dir}"
-                        f"{', ' + ' '.join(self.extra_args) if self.extra_args else ''})")
-                    return
-            except (urllib.error.URLError, OSError, ValueError):
-                time.sleep(0.05)
-        raise RuntimeError("searchgate did not answer within 60 s")
+        wait_ready(self.proc, lambda: answers_root(self.url), 60, "searchgate", self.logfile)
+        log(f"searchgate up at {self.url} (pid {self.proc.pid}, data {self.data_dir}"
+            f"{', ' + ' '.join(self.extra_args) if self.extra_args else ''})")
 
     def stop(self, timeout=60):
         self.proc = stop_process(self.proc, signal.SIGTERM, timeout, what="searchgate")
@@ -226,16 +236,12 @@ class FaultProxy:
              "--latency-ms", str(self.latency_ms)],
             stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         logf.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sg-faultproxy exited with {self.proc.returncode}; see {self.logfile}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("sg-faultproxy did not listen within 10 s")
+
+        def listening():
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+
+        wait_ready(self.proc, listening, 10, "sg-faultproxy", self.logfile)
 
     def stop(self):
         self.proc = stop_process(self.proc, signal.SIGTERM)
@@ -288,17 +294,8 @@ http {{
 """)
         self.proc = subprocess.Popen([self.binary, "-c", conf, "-p", self.dir],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.proc.returncode}; see {self.dir}/error.log")
-            try:
-                if get_json(self.url + "/", timeout=1.0)[0] == 200:
-                    log(f"nginx up at {self.url} (pid {self.proc.pid}) -> {self.target}")
-                    return
-            except (urllib.error.URLError, OSError, ValueError):
-                time.sleep(0.05)
-        raise RuntimeError("nginx did not answer within 10 s")
+        wait_ready(self.proc, lambda: answers_root(self.url), 10, "nginx", f"{self.dir}/error.log")
+        log(f"nginx up at {self.url} (pid {self.proc.pid}) -> {self.target}")
 
     def stop(self):
         self.proc = stop_process(self.proc, signal.SIGQUIT)  # nginx's graceful stop

@@ -506,11 +506,10 @@ impl Upstream {
 
         // read ahead: small bodies of retryable requests (a node dying mid-body is
         // then retried), and bodies of retryable statuses (frees the connection)
-        // a length the node declared; a body the client decodes from gzip has another
+        // the length the node declared (tower-http removes it from a body it decodes)
         let content_length = resp
             .headers
             .get(http::header::CONTENT_LENGTH)
-            .filter(|_| !(config.gzip && resp.headers.contains_key(http::header::CONTENT_ENCODING)))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let mut chunks = VecDeque::new();
