@@ -16,7 +16,7 @@
 //! max_nesting_depth = 100         # deepest JSON nesting in a request body
 //! max_bulk_actions = 100000       # most actions in one _bulk request
 //! shutdown_timeout = "30s"        # drain time for in-flight requests on SIGTERM
-//! worker_threads = 0              # threads serving HTTP (and the gateway); 0: one per core
+//! worker_threads = 0              # threads serving HTTP (and the gateway); 0: one per core, 1: single-threaded
 //!
 //! [engine]
 //! writer_memory = "64mb"          # per index writer
@@ -137,7 +137,9 @@ pub struct RawHttp {
     pub max_bulk_actions: usize,
     pub shutdown_timeout: Unit,
     /// Worker threads of the async runtime that serves HTTP (and forwards, in gateway
-    /// mode); 0 means one per core. The engine's indexing threads are separate.
+    /// mode); 0 means one per core, 1 a single-threaded runtime (no work stealing,
+    /// no cross-thread wake-ups: the cheapest per request when the proxy shares its
+    /// cores). The engine's indexing and search threads are separate.
     pub worker_threads: usize,
 }
 
