@@ -255,13 +255,21 @@ class FaultProxy:
 
 class Nginx:
     """nginx as a plain reverse proxy in front of one node: the reference for what any proxy
-    costs on this machine (keep-alive to the node, no access log, one worker process)."""
+    costs on this machine (keep-alive to the node, no access log, one worker process). With
+    `static_body` instead of a target it is the upstream itself: every request answered 200
+    with that JSON (P5S, the proxies' own cost without a search engine behind them)."""
 
     name = "nginx"
 
-    def __init__(self, target_url, work):
-        self.target = target_url.split("//", 1)[-1].rstrip("/")
-        self.dir = os.path.join(work, "nginx")
+    def __init__(self, target_url, work, static_body=None, name="nginx"):
+        if (target_url is None) == (static_body is None):
+            raise ValueError("nginx: a target URL or a static body")
+        if static_body is not None and ("'" in static_body or "\\" in static_body):
+            raise ValueError("nginx: the static body must not contain quotes or backslashes")
+        self.name = name
+        self.static_body = static_body
+        self.target = target_url.split("//", 1)[-1].rstrip("/") if target_url else None
+        self.dir = os.path.join(work, name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -281,7 +289,25 @@ http {{
   client_body_temp_path {self.dir}/body;
   proxy_temp_path {self.dir}/proxy;
   client_max_body_size 100m;
-  upstream node {{ server {self.target}; keepalive 64; }}
+{self._server_conf()}
+}}
+""")
+        self.proc = subprocess.Popen([self.binary, "-c", conf, "-p", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_ready(self.proc, lambda: answers_root(self.url), 10, "nginx", f"{self.dir}/error.log")
+        log(f"{self.name} up at {self.url} (pid {self.proc.pid}) -> {self.target or 'a static answer'}")
+
+    def _server_conf(self):
+        if self.static_body is not None:
+            return f"""  server {{
+    listen 127.0.0.1:{self.port};
+    location / {{
+      default_type application/json;
+      client_body_buffer_size 1m;
+      return 200 '{self.static_body}';
+    }}
+  }}"""
+        return f"""  upstream node {{ server {self.target}; keepalive 64; }}
   server {{
     listen 127.0.0.1:{self.port};
     location / {{
@@ -289,13 +315,7 @@ http {{
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }}
-  }}
-}}
-""")
-        self.proc = subprocess.Popen([self.binary, "-c", conf, "-p", self.dir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_ready(self.proc, lambda: answers_root(self.url), 10, "nginx", f"{self.dir}/error.log")
-        log(f"nginx up at {self.url} (pid {self.proc.pid}) -> {self.target}")
+  }}"""
 
     def stop(self):
         self.proc = stop_process(self.proc, signal.SIGQUIT)  # nginx's graceful stop
