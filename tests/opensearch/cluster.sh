@@ -7,9 +7,7 @@ export TEST_NAME=opensearch-cluster
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-MAPPING=$SHARED_DATA/mappings/debian.json
-CORPUS=$SHARED_DATA/debian-bookworm.ndjson.xz
-[[ -f "$MAPPING" && -f "$CORPUS" ]] || { say "missing $MAPPING or $CORPUS"; exit 1; }
+require_debian_data
 
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/opensearch-cluster.XXXXXX")
 NAME=cluster-$$

@@ -19,6 +19,13 @@ summary() {
     ((FAILED == 0))
 }
 
+# The debian mapping and a small debian corpus, which every test here loads.
+MAPPING=$SHARED_DATA/mappings/debian.json
+CORPUS=$SHARED_DATA/debian-bookworm.ndjson.xz
+require_debian_data() {
+    [[ -f "$MAPPING" && -f "$CORPUS" ]] || { say "missing $MAPPING or $CORPUS"; exit 1; }
+}
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Sets HTTP_PORT and TRANSPORT_PORT so that $1 consecutive ports from each are free.
