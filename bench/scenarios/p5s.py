@@ -3,7 +3,8 @@ upstream (nginx answering every request 200 with a fixed 2 kB search answer), so
 search engine's CPU or drift is in the figures. This is where the gateway's CPU per request is
 profiled and compared (P5 has OpenSearch behind the proxies, whose ±8 % drift hides a few µs).
 
-Every system runs one worker (the gateway `http.worker_threads = 1`). ROUNDS rounds, the order
+Every system runs one worker (the gateway `http.worker_threads = 1`); the gateway with its default
+runtime (a worker thread per core) is measured beside it. ROUNDS rounds, the order
 rotating; in each, every front (gateway, nginx, the static upstream itself) is measured open
 loop at RATE req/s (a realistic level: the proxy wakes up for nearly every request, nothing is
 batched) and then closed loop (the most it forwards). CPU per request is the proxy process's
@@ -50,12 +51,15 @@ def run(ctx):
     try:
         upstream.start()
         fronts["upstream"] = upstream
-        gw = Searchgate(ctx.sg_bin, os.path.join(ctx.work, "p5s-gateway-data"), ctx.work,
-                        extra_args=["--upstream", upstream.url], logname="p5s-gateway.log",
-                        env={"SEARCHGATE_HTTP__WORKER_THREADS": "1"})
-        gw.name = "gateway"
-        gw.start()
-        fronts["gateway"] = gw
+        # the gateway as P5 runs it (single-threaded runtime), and with the default runtime
+        # (one worker thread per core, work stealing) for contrast
+        for name, threads in (("gateway", "1"), ("gateway-default", "0")):
+            gw = Searchgate(ctx.sg_bin, os.path.join(ctx.work, f"p5s-{name}-data"), ctx.work,
+                            extra_args=["--upstream", upstream.url], logname=f"p5s-{name}.log",
+                            env={"SEARCHGATE_HTTP__WORKER_THREADS": threads})
+            gw.name = name
+            gw.start()
+            fronts[name] = gw
         ngx = Nginx(upstream.url, ctx.work, name="nginx-proxy")
         ngx.start()
         fronts["nginx"] = ngx
@@ -100,8 +104,11 @@ def run(ctx):
             "ms", p50_added("gateway"), p50_added("nginx"), better="lower",
             note="from the actual send to the answer; medians of per-round differences"),
         row("closed-loop throughput (8 connections), gateway vs nginx", "req/s", qps("gateway"), qps("nginx"),
-            note=f"the static upstream alone: {qps('upstream'):.0f} req/s; all three share the two CPUs"),
+            note=f"the static upstream alone: {qps('upstream'):.0f} req/s; all of them share the two CPUs"),
     ]
+    rows.append(row(f"gateway CPU per request, open loop @ {RATE:.0f} req/s: single-threaded runtime vs the default "
+                    "(a worker per core)", "ms", cpu(opened, "gateway"), cpu(opened, "gateway-default"), better="lower",
+                    note="http.worker_threads = 1 vs 0; P5 runs the single-threaded one"))
     errors = sum(r["errors"] for runs in (opened, closed) for rs in runs.values() for r in rs)
     if errors:
         rows.append(row("failed requests (all P5S runs)", "count", errors, None, better="lower"))
