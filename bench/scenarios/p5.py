@@ -137,8 +137,6 @@ def layout_rows(layout, res, judged):
     rows[0]["ratio"] = gw_ratio
     rows[0]["met"] = (gw_ratio is not None and gw_ratio >= 0.95) if judged else None
     rows[1]["ratio"] = ngx_ratio
-    if judged and gw_added is not None:
-        rows[3]["met"] = gw_added <= 0.2
     return rows
 
 

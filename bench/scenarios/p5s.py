@@ -47,22 +47,19 @@ def run(ctx):
     if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
         raise Skip("nginx is not installed (bench/run installs it for full runs)")
     upstream = Nginx(None, ctx.work, static_body=static_answer(), name="static-upstream")
-    fronts = {}
+    fronts = {"upstream": upstream}
+    # the gateway as P5 runs it (single-threaded runtime), and with the default runtime (one
+    # worker thread per core, work stealing) for contrast
+    for name, threads in (("gateway", "1"), ("gateway-default", "0")):
+        fronts[name] = Searchgate(ctx.sg_bin, os.path.join(ctx.work, f"p5s-{name}-data"), ctx.work,
+                                  extra_args=["--upstream", upstream.url], logname=f"p5s-{name}.log",
+                                  env={"SEARCHGATE_HTTP__WORKER_THREADS": threads})
+        fronts[name].name = name
+    fronts["nginx"] = Nginx(upstream.url, ctx.work, name="nginx-proxy")
     try:
-        upstream.start()
-        fronts["upstream"] = upstream
-        # the gateway as P5 runs it (single-threaded runtime), and with the default runtime
-        # (one worker thread per core, work stealing) for contrast
-        for name, threads in (("gateway", "1"), ("gateway-default", "0")):
-            gw = Searchgate(ctx.sg_bin, os.path.join(ctx.work, f"p5s-{name}-data"), ctx.work,
-                            extra_args=["--upstream", upstream.url], logname=f"p5s-{name}.log",
-                            env={"SEARCHGATE_HTTP__WORKER_THREADS": threads})
-            gw.name = name
-            gw.start()
-            fronts[name] = gw
-        ngx = Nginx(upstream.url, ctx.work, name="nginx-proxy")
-        ngx.start()
-        fronts["nginx"] = ngx
+        # every front is stopped below, also one whose start failed half-way
+        for f in fronts.values():
+            f.start()
         opened = {s: [] for s in fronts}
         closed = {s: [] for s in fronts}
         order = list(fronts)
@@ -78,8 +75,6 @@ def run(ctx):
     finally:
         for f in fronts.values():
             f.stop()
-        if not fronts:
-            upstream.stop()
 
     def cpu(runs, s):
         return median([r.get("server_cpu_ms_per_request") for r in runs[s]])
@@ -105,10 +100,10 @@ def run(ctx):
             note="from the actual send to the answer; medians of per-round differences"),
         row("closed-loop throughput (8 connections), gateway vs nginx", "req/s", qps("gateway"), qps("nginx"),
             note=f"the static upstream alone: {qps('upstream'):.0f} req/s; all of them share the two CPUs"),
+        row(f"gateway CPU per request, open loop @ {RATE:.0f} req/s: single-threaded runtime vs the default "
+            "(a worker per core)", "ms", cpu(opened, "gateway"), cpu(opened, "gateway-default"), better="lower",
+            note="http.worker_threads = 1 vs 0; P5 runs the single-threaded one"),
     ]
-    rows.append(row(f"gateway CPU per request, open loop @ {RATE:.0f} req/s: single-threaded runtime vs the default "
-                    "(a worker per core)", "ms", cpu(opened, "gateway"), cpu(opened, "gateway-default"), better="lower",
-                    note="http.worker_threads = 1 vs 0; P5 runs the single-threaded one"))
     errors = sum(r["errors"] for runs in (opened, closed) for rs in runs.values() for r in rs)
     if errors:
         rows.append(row("failed requests (all P5S runs)", "count", errors, None, better="lower"))

@@ -53,6 +53,17 @@ impl std::fmt::Display for BodyError {
 
 impl std::error::Error for BodyError {}
 
+impl From<BodyError> for SendError {
+    /// A body that went silent or broke: the request had left.
+    fn from(e: BodyError) -> SendError {
+        if e.timeout {
+            SendError::Timeout
+        } else {
+            SendError::Transport(e.cause)
+        }
+    }
+}
+
 pub(crate) type BodyStream = BoxStream<'static, Result<Bytes, BodyError>>;
 
 /// An answer's head, and its body as a stream of chunks.
@@ -178,8 +189,7 @@ impl HttpClient {
                 Err(_) => return Err(SendError::Timeout),
                 Ok(None) => break,
                 Ok(Some(Ok(c))) => body.extend_from_slice(&c),
-                Ok(Some(Err(e))) if e.timeout => return Err(SendError::Timeout),
-                Ok(Some(Err(e))) => return Err(SendError::Transport(e.cause)),
+                Ok(Some(Err(e))) => return Err(e.into()),
             }
         }
         Ok((answer.status, Bytes::from(body)))

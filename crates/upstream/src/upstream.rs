@@ -525,18 +525,10 @@ impl Upstream {
                         chunks.push_back(chunk);
                     }
                     Ok(Some(Err(e))) => {
-                        let err = if e.timeout {
-                            AttemptError::Timeout {
-                                node: node.url().to_string(),
-                                after: sent.elapsed(),
-                            }
-                        } else {
-                            AttemptError::Transport {
-                                node: node.url().to_string(),
-                                cause: e.cause,
-                            }
-                        };
-                        return Err(fail(err, &mut probe));
+                        return Err(fail(
+                            classify(node.url(), e.into(), sent.elapsed()),
+                            &mut probe,
+                        ));
                     }
                     Ok(None) => {
                         complete = true;
